@@ -1,0 +1,223 @@
+package incident
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// MarshalJSON writes the duration as Go duration text.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads Go duration text ("15m"), or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var secs float64
+		if err := json.Unmarshal(b, &secs); err != nil {
+			return errors.New("must be a duration such as \"15m\" or a number of seconds")
+		}
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"15m\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// DecodePayload decodes raw JSON into the payload type of t, rejecting unknown fields so that a
+// misspelt field is an error and not silently dropped.
+func DecodePayload(t Type, raw []byte) (Payload, error) {
+	mk, ok := newPayload[t]
+	if !ok {
+		return nil, fieldErr("type", "unknown event type %q", t)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, fieldErr("payload", "is required for %s", t)
+	}
+	p := mk()
+	if err := decodeStrict(raw, p); err != nil {
+		return nil, WithPrefix("payload", err)
+	}
+	// Payloads are used by value everywhere else.
+	return deref(p), nil
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields and trailing data, and
+// turns encoding/json's errors into FieldErrors that name the field.
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonFieldError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fieldErr("", "unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// jsonFieldError names the field that encoding/json choked on, where it says.
+func jsonFieldError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return fieldErr(te.Field, "must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
+	case errors.As(err, &se):
+		return fieldErr("", "malformed JSON at byte %d: %v", se.Offset, se)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return fieldErr(name, "is not a known field")
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return fieldErr("", "the JSON ends early")
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	// Errors from our own UnmarshalJSON methods (durations, times) lack the field name.
+	return fieldErr("", "%v", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "struct", "map":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	default:
+		return "a number"
+	}
+}
+
+func deref(p Payload) Payload {
+	switch v := p.(type) {
+	case *Declared:
+		return *v
+	case *TitleChanged:
+		return *v
+	case *SummaryChanged:
+		return *v
+	case *SeverityChanged:
+		return *v
+	case *StatusChanged:
+		return *v
+	case *RoleAssigned:
+		return *v
+	case *RoleReleased:
+		return *v
+	case *ImpactStated:
+		return *v
+	case *Observation:
+		return *v
+	case *HypothesisProposed:
+		return *v
+	case *HypothesisStatusChanged:
+		return *v
+	case *ActionPlanned:
+		return *v
+	case *ActionStarted:
+		return *v
+	case *ActionFinished:
+		return *v
+	case *ActionAbandoned:
+		return *v
+	case *Decision:
+		return *v
+	case *Note:
+		return *v
+	case *FollowUp:
+		return *v
+	case *ChatImported:
+		return *v
+	case *SignalAttached:
+		return *v
+	case *EntryRetracted:
+		return *v
+	}
+	panic(fmt.Sprintf("incident: payload %T has no deref case", p))
+}
+
+// wireDraft is the JSON form of a Draft, with the payload still raw until the type is known.
+type wireDraft struct {
+	ID         string          `json:"id,omitempty"`
+	OccurredAt time.Time       `json:"occurred_at,omitzero"`
+	Type       Type            `json:"type"`
+	Payload    json.RawMessage `json:"payload"`
+	Refs       Refs            `json:"refs,omitzero"`
+}
+
+// DecodeDraft decodes and validates one draft from JSON. Errors are FieldErrors naming the field.
+func DecodeDraft(raw []byte) (Draft, error) {
+	var w wireDraft
+	if err := decodeStrict(raw, &w); err != nil {
+		return Draft{}, err
+	}
+	return draftFromWire(w)
+}
+
+func draftFromWire(w wireDraft) (Draft, error) {
+	if w.Type == "" {
+		return Draft{}, fieldErr("type", "is required")
+	}
+	p, err := DecodePayload(w.Type, w.Payload)
+	if err != nil {
+		return Draft{}, err
+	}
+	d := Draft{ID: w.ID, OccurredAt: w.OccurredAt, Type: w.Type, Payload: p, Refs: w.Refs}
+	return d, ValidateDraft(d)
+}
+
+// UnmarshalJSON lets a Draft appear inside a larger request body.
+func (d *Draft) UnmarshalJSON(b []byte) error {
+	v, err := DecodeDraft(b)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// wireEvent is the JSON form of a stored Event.
+type wireEvent struct {
+	ID         string          `json:"id"`
+	IncidentID string          `json:"incident_id"`
+	Seq        int64           `json:"seq"`
+	Pos        int64           `json:"pos"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	RecordedAt time.Time       `json:"recorded_at"`
+	Actor      Actor           `json:"actor"`
+	Type       Type            `json:"type"`
+	Payload    json.RawMessage `json:"payload"`
+	Refs       Refs            `json:"refs,omitzero"`
+}
+
+// UnmarshalJSON decodes a stored event, typing its payload. Stored events were validated when
+// they were appended, so only the shape is checked here.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	var w wireEvent
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	p, err := DecodePayload(w.Type, w.Payload)
+	if err != nil {
+		return err
+	}
+	*e = Event{ID: w.ID, IncidentID: w.IncidentID, Seq: w.Seq, Pos: w.Pos, OccurredAt: w.OccurredAt,
+		RecordedAt: w.RecordedAt, Actor: w.Actor, Type: w.Type, Payload: p, Refs: w.Refs}
+	return nil
+}
