@@ -221,3 +221,17 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		RecordedAt: w.RecordedAt, Actor: w.Actor, Type: w.Type, Payload: p, Refs: w.Refs}
 	return nil
 }
+
+// LoadPayload decodes a payload read back from storage. Unlike DecodePayload it tolerates unknown
+// fields, so that events written by a newer version still load.
+func LoadPayload(t Type, raw []byte) (Payload, error) {
+	mk, ok := newPayload[t]
+	if !ok {
+		return nil, fmt.Errorf("unknown event type %q", t)
+	}
+	p := mk()
+	if err := json.Unmarshal(raw, p); err != nil {
+		return nil, fmt.Errorf("decode %s payload: %w", t, err)
+	}
+	return deref(p), nil
+}

@@ -2,6 +2,8 @@ package incident
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -9,7 +11,9 @@ import (
 // keeps superseded and retracted items (marked as such) so that views can show the history; the
 // Card view leaves them out.
 type State struct {
-	ID         string    `json:"id"`
+	ID string `json:"id"`
+	// Number is the short human number ("INC-42") the store gives an incident when it is declared.
+	Number     int64     `json:"number"`
 	Title      string    `json:"title"`
 	Summary    string    `json:"summary"`
 	Severity   Severity  `json:"severity"`
@@ -274,4 +278,24 @@ func (s *State) supersede(ev Event) (itemRef, bool) {
 
 func (s *State) add(kind itemKind, id string, n int) {
 	s.items[id] = itemRef{kind: kind, index: n}
+}
+
+// Clone returns a deep copy, so that a multi-event append can be tried without touching the
+// original.
+func (s *State) Clone() *State {
+	c := *s
+	c.Statuses = slices.Clone(s.Statuses)
+	c.Roles = maps.Clone(s.Roles)
+	c.Impacts = slices.Clone(s.Impacts)
+	c.Observations = slices.Clone(s.Observations)
+	c.Hypotheses = slices.Clone(s.Hypotheses)
+	for i, h := range c.Hypotheses {
+		c.Hypotheses[i].Evidence = slices.Clone(h.Evidence)
+		c.Hypotheses[i].History = slices.Clone(h.History)
+	}
+	c.Actions = slices.Clone(s.Actions)
+	c.Entries = slices.Clone(s.Entries)
+	c.items = maps.Clone(s.items)
+	c.events = maps.Clone(s.events)
+	return &c
 }

@@ -9,6 +9,7 @@ import (
 // Headline is the one-line view of an incident, for lists.
 type Headline struct {
 	ID         string    `json:"id"`
+	Number     int64     `json:"number"`
 	Title      string    `json:"title"`
 	Severity   Severity  `json:"severity"`
 	Status     Status    `json:"status"`
@@ -23,7 +24,7 @@ type Headline struct {
 
 // Headline returns the list view of the state.
 func (s *State) Headline() Headline {
-	sum := Headline{ID: s.ID, Title: s.Title, Severity: s.Severity, Status: s.Status, DeclaredAt: s.DeclaredAt,
+	sum := Headline{ID: s.ID, Number: s.Number, Title: s.Title, Severity: s.Severity, Status: s.Status, DeclaredAt: s.DeclaredAt,
 		UpdatedAt: s.UpdatedAt, LastSeq: s.LastSeq, LastPos: s.LastPos, Commander: s.Roles[RoleCommander].Person.Name}
 	if imp := s.CurrentImpact(); imp != nil {
 		sum.Impact = imp.Description
