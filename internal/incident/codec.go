@@ -235,3 +235,7 @@ func LoadPayload(t Type, raw []byte) (Payload, error) {
 	}
 	return deref(p), nil
 }
+
+// DecodeJSON decodes one JSON value into v strictly (no unknown fields, no trailing data), with
+// errors that name the offending field. It is meant for request bodies.
+func DecodeJSON(raw []byte, v any) error { return decodeStrict(raw, v) }

@@ -104,7 +104,7 @@ func (s *SQLite) Close() error {
 // Ping implements Store.
 func (s *SQLite) Ping(ctx context.Context) error {
 	var one int
-	return s.read.QueryRowContext(ctx, "SELECT 1 FROM incidents LIMIT 1").Scan(&one)
+	return s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM incidents LIMIT 1)").Scan(&one)
 }
 
 const eventColumns = "pos, id, incident_id, seq, occurred_at, recorded_at, actor_kind, actor_id, actor_name, type, payload, refs"
@@ -213,6 +213,13 @@ func (s *SQLite) Incidents(ctx context.Context, f Filter) ([]incident.Headline, 
 	}
 	q += " ORDER BY updated_at DESC LIMIT " + arg(limit)
 	return s.headlines(ctx, q, args...)
+}
+
+// LastPos implements Store.
+func (s *SQLite) LastPos(ctx context.Context) (int64, error) {
+	var pos int64
+	err := s.read.QueryRowContext(ctx, "SELECT COALESCE(MAX(pos), 0) FROM events").Scan(&pos)
+	return pos, err
 }
 
 // ChangedSince implements Store.

@@ -30,6 +30,8 @@ type Store interface {
 	// ChangedSince returns the incidents with events at pos > afterPos, in order of their last
 	// pos, for resuming the incident-list stream.
 	ChangedSince(ctx context.Context, afterPos int64) ([]incident.Headline, error)
+	// LastPos is the position of the newest event of all incidents (0 when there is none).
+	LastPos(ctx context.Context) (int64, error)
 	// Ping checks that the store can serve reads.
 	Ping(ctx context.Context) error
 	// Close finishes queued appends and releases the database.

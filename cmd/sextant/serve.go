@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sextant-sre/sextant/internal/auth"
+	"github.com/sextant-sre/sextant/internal/config"
+	"github.com/sextant-sre/sextant/internal/incident"
+	"github.com/sextant-sre/sextant/internal/live"
+	"github.com/sextant-sre/sextant/internal/server"
+	"github.com/sextant-sre/sextant/internal/store"
+	"github.com/sextant-sre/sextant/internal/web"
+)
+
+func newLogger(w io.Writer, c config.Server) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the HTTP server until ctx ends, then shuts down gracefully: it stops accepting
+// connections, ends the live streams, lets in-flight requests finish (appends are acknowledged
+// only after they commit), then drains the store's queue and closes it.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bool) error {
+	name := "serve"
+	if demo {
+		name = "demo"
+	}
+	var c config.Server
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.Register(fs)
+	if demo {
+		// The demo runs on a fresh store of its own unless told otherwise.
+		fs.Lookup("data-dir").DefValue = "a new temporary directory"
+	}
+	synopsis := "sextant serve: serve the API and the web UI."
+	if demo {
+		synopsis = "sextant demo: run Sextant on 127.0.0.1 with a fresh store, a demo incident and an admin token; prints a URL that logs the browser in."
+	}
+	fs.Usage = func() { config.Usage(stderr, fs, synopsis) }
+	origin, err := config.Parse(fs, args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if demo {
+		if origin["data-dir"] == "default" {
+			c.DataDir = ""
+		}
+		if err := demoSettings(&c); err != nil {
+			return err
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(stderr, c)
+	slog.SetDefault(log)
+
+	hub := live.NewHub()
+	st, err := store.OpenSQLite(ctx, c.DataDir, store.Options{OnCommit: hub.Publish})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
+	reg := prometheus.NewRegistry()
+	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS()})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Listen, err)
+	}
+	base := c.PublicURL
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	if demo {
+		if err := seedDemo(ctx, st, base, stdout); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs.RegisterOnShutdown(srv.Close)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("serving", "url", base, "data_dir", c.DataDir, "version", version())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("in-flight requests did not finish in time", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// demoSettings keeps the demo on loopback and on a store of its own.
+func demoSettings(c *config.Server) error {
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("listen: the demo binds to loopback only, not %q; use sextant serve to expose Sextant", host)
+	}
+	if c.DataDir == "" {
+		dir, err := os.MkdirTemp("", "sextant-demo-")
+		if err != nil {
+			return fmt.Errorf("create demo data directory: %w", err)
+		}
+		c.DataDir = dir
+	}
+	return nil
+}
+
+// seedDemo creates the demo's admin token, prints the URL that logs a browser in with it, and
+// declares an example incident so the room is not empty.
+func seedDemo(ctx context.Context, st store.Store, base string, stdout io.Writer) error {
+	secret, _, err := auth.IssueToken(ctx, st, uuid.Must(uuid.NewV7()).String(), "demo-admin", auth.Admin, incident.ActorPerson, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := demoIncident(ctx, st); err != nil {
+		return fmt.Errorf("seed the demo incident: %w", err)
+	}
+	fmt.Fprintf(stdout, "Sextant demo is running.\n\n  Open: %s/login#token=%s\n\n  API:  curl -H 'Authorization: Bearer %s' %s/api/incidents\n\nPress Ctrl-C to stop.\n",
+		strings.TrimSuffix(base, "/"), secret, secret, strings.TrimSuffix(base, "/"))
+	return nil
+}

@@ -1,0 +1,153 @@
+// Package server owns Sextant's HTTP surface: the JSON API, the live streams, authentication and
+// authorisation by role, the operational endpoints (/healthz, /readyz, /metrics) and the embedded
+// web UI.
+package server
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sextant-sre/sextant/internal/auth"
+	"github.com/sextant-sre/sextant/internal/config"
+	"github.com/sextant-sre/sextant/internal/live"
+	"github.com/sextant-sre/sextant/internal/store"
+)
+
+// Deps are what the server is built from.
+type Deps struct {
+	Store  store.Store
+	Hub    *live.Hub
+	Logger *slog.Logger
+	Config config.Server
+	// Origin says where each setting came from, for GET /api/config.
+	Origin   config.Origin
+	Registry *prometheus.Registry
+	// UI is the embedded web UI (index.html and static files).
+	UI fs.FS
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server handles Sextant's HTTP requests.
+type Server struct {
+	Deps
+	routes  []route
+	handler http.Handler
+	mux     *http.ServeMux
+	metrics *metrics
+	ui      *uiHandler
+
+	closeOnce sync.Once
+	closing   chan struct{} // closed on shutdown: live streams end so the server can stop
+}
+
+// route is one endpoint and the least role it requires ("" for public endpoints).
+type route struct {
+	method, pattern string
+	role            auth.Role
+	handler         http.HandlerFunc
+}
+
+// New builds the server and its routes.
+func New(d Deps) (*Server, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{Deps: d, closing: make(chan struct{})}
+	var err error
+	if s.ui, err = newUIHandler(d.UI); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics(d.Registry, d.Hub)
+	s.routes = []route{
+		{"GET", "/healthz", "", s.healthz},
+		{"GET", "/readyz", "", s.readyz},
+		{"GET", "/metrics", auth.Viewer, s.metrics.handler(d.Registry)},
+		{"GET", "/api/openapi.json", "", s.openapi},
+
+		{"POST", "/api/session", "", s.login},
+		{"DELETE", "/api/session", auth.Viewer, s.logout},
+		{"GET", "/api/me", auth.Viewer, s.me},
+
+		{"GET", "/api/incidents", auth.Viewer, s.listIncidents},
+		{"POST", "/api/incidents", auth.Responder, s.declare},
+		{"GET", "/api/incidents/{id}", auth.Viewer, s.getState},
+		{"GET", "/api/incidents/{id}/events", auth.Viewer, s.listEvents},
+		{"POST", "/api/incidents/{id}/events", auth.Responder, s.appendEvents},
+		{"GET", "/api/incidents/{id}/catchup", auth.Viewer, s.catchUp},
+		{"GET", "/api/incidents/{id}/stream", auth.Viewer, s.incidentStream},
+		{"GET", "/api/stream", auth.Viewer, s.listStream},
+
+		{"GET", "/api/tokens", auth.Admin, s.listTokens},
+		{"POST", "/api/tokens", auth.Admin, s.createToken},
+		{"DELETE", "/api/tokens/{id}", auth.Admin, s.revokeToken},
+		{"GET", "/api/config", auth.Admin, s.getConfig},
+	}
+	mux := http.NewServeMux()
+	s.mux = mux
+	for _, rt := range s.routes {
+		h := http.Handler(rt.handler)
+		if rt.role != "" {
+			h = s.require(rt.role, h)
+		}
+		mux.Handle(rt.method+" "+rt.pattern, h)
+	}
+	mux.Handle("/api/", http.HandlerFunc(s.notFound))
+	mux.Handle("GET /static/", s.ui.static())
+	mux.Handle("GET /{$}", s.ui.index())
+	for _, p := range uiPages {
+		mux.Handle("GET "+p, s.ui.index())
+	}
+	// Cross-origin protection rejects state-changing browser requests from other origins (by
+	// Sec-Fetch-Site and Origin); with SameSite=Strict cookies and JSON-only bodies this makes the
+	// cookie-authenticated API safe from CSRF.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusForbidden, errorBody{Error: "cross-origin request refused", Detail: "state-changing requests must come from Sextant's own pages"})
+	}))
+	s.handler = s.observe(s.recoverPanics(s.authenticate(csrf.Handler(mux))))
+	return s, nil
+}
+
+// Handler is the root HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close ends the live streams; call it when shutting the HTTP server down (http.Server's
+// RegisterOnShutdown), so that Shutdown does not wait for them.
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, s.Logger, &apiError{status: http.StatusNotFound, body: errorBody{Error: "not found", Detail: "no endpoint " + r.Method + " " + r.URL.Path}})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz is ready when the store answers and the server is not shutting down.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-s.closing:
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "shutting down"})
+		return
+	default:
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "store unavailable", Detail: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

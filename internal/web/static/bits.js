@@ -1,0 +1,40 @@
+// Small display pieces shared by every page.
+import { h } from "preact";
+import htm from "htm";
+
+const html = htm.bind(h);
+
+export function Badge({ kind, value }) {
+  return html`<span class=${`badge ${kind} ${kind}-${value}`}>${value}</span>`;
+}
+
+export function fmtTime(t) {
+  if (!t) return "";
+  const d = new Date(t);
+  return d.toISOString().replace("T", " ").slice(0, 19) + "Z";
+}
+
+export function ago(t, now = Date.now()) {
+  const s = Math.round((now - new Date(t).getTime()) / 1000);
+  if (s < 0) return "in the future";
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+// When shows a time as "5m ago", with the exact UTC time on hover.
+export function When({ t }) {
+  return html`<time datetime=${t} title=${fmtTime(t)}>${ago(t)}</time>`;
+}
+
+export function Actor({ a }) {
+  if (!a) return null;
+  return html`<span class=${"actor actor-" + a.kind} title=${a.kind}>${a.name || a.id}</span>`;
+}
+
+// Freshness shows whether an observation still holds, or since when it is stale.
+export function Freshness({ o }) {
+  if (o.fresh) return html`<span class="badge fresh">fresh</span>`;
+  return html`<span class="badge stale" title=${"stale since " + fmtTime(o.stale_since)}>stale <${When} t=${o.stale_since} /></span>`;
+}
