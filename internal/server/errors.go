@@ -32,7 +32,11 @@ type apiError struct {
 func (e *apiError) Error() string { return e.body.Error + ": " + e.body.Detail }
 
 func badRequest(field, format string, args ...any) error {
-	return &apiError{status: http.StatusBadRequest, body: errorBody{Error: "invalid request", Detail: fmt.Sprintf(format, args...), Field: field}}
+	detail := fmt.Sprintf(format, args...)
+	if field != "" {
+		detail = field + ": " + detail
+	}
+	return &apiError{status: http.StatusBadRequest, body: errorBody{Error: "invalid request", Detail: detail, Field: field}}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
