@@ -144,12 +144,9 @@ func (s *State) action(id string, to ActionStatus) (*ActionItem, error) {
 	if a.Retracted {
 		return nil, stateErr("payload.action", "action %s was retracted", id)
 	}
-	allowed := map[ActionStatus][]ActionStatus{
-		ActionStatusStarted:   {ActionStatusPlanned},
-		ActionStatusFinished:  {ActionStatusPlanned, ActionStatusStarted},
-		ActionStatusAbandoned: {ActionStatusPlanned, ActionStatusStarted},
-	}[to]
-	if !oneOf(a.Status, allowed) {
+	// Only a planned action can start; only one in flight can end.
+	allowed := a.Status == ActionStatusPlanned || (to != ActionStatusStarted && a.Status == ActionStatusStarted)
+	if !allowed {
 		return nil, stateErr("payload.action", "action %s is %s and cannot become %s", id, a.Status, to)
 	}
 	return a, nil

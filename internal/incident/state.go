@@ -140,20 +140,26 @@ type itemRef struct {
 }
 
 // New returns the empty state of an incident with no events yet.
-func New(id string) *State {
-	return &State{ID: id, Roles: map[Role]RoleHolder{}, items: map[string]itemRef{}, events: map[string]Type{}}
+func New(id string) *State { return newSized(id, 0) }
+
+// newSized makes room for a log of n events up front.
+func newSized(id string, n int) *State {
+	return &State{ID: id, Roles: map[Role]RoleHolder{}, items: make(map[string]itemRef, n/2), events: make(map[string]Type, n)}
 }
 
 // Project folds events (in seq order) into a state. It is lenient: an event the state does not
 // allow (possible only in a filtered view of the log, such as as-of by the occurred clock) is
 // skipped rather than failing the whole projection.
 func Project(id string, events []Event) *State {
-	s := New(id)
+	s := newSized(id, len(events))
 	for _, ev := range events {
 		_ = s.apply(ev, false)
 	}
 	return s
 }
+
+// Replay applies a stored event the way Project does, skipping one the state does not allow.
+func (s *State) Replay(ev Event) { _ = s.apply(ev, false) }
 
 // Apply checks that ev is allowed by the current state and, if so, applies it. On error the state
 // is unchanged. This is the check every append goes through.

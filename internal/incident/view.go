@@ -76,8 +76,11 @@ const maxCardObservations = 20
 // before open), then the settled ones; actions in flight come before finished ones; observations
 // are newest first.
 func (s *State) Card(now time.Time) Card {
-	c := Card{Headline: s.Headline(), Summary: s.Summary, DeclaredBy: s.DeclaredBy, Statuses: s.Statuses,
-		Impact: s.CurrentImpact(), Now: now}
+	c := Card{Headline: s.Headline(), Summary: s.Summary, DeclaredBy: s.DeclaredBy, Statuses: slices.Clone(s.Statuses), Now: now}
+	if imp := s.CurrentImpact(); imp != nil {
+		cp := *imp // a copy: the state may go on changing after the card is handed out
+		c.Impact = &cp
+	}
 	for _, r := range Roles {
 		if h, ok := s.Roles[r]; ok {
 			c.Roles = append(c.Roles, h)

@@ -156,24 +156,23 @@ func (s *Server) getState(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, err)
 		return
 	}
+	if asOf == nil {
+		card, err := s.projections.card(r.Context(), s.Store, h, s.Now())
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, stateResponse{Card: card})
+		return
+	}
 	events, err := s.Store.Events(r.Context(), id, 0, 0)
 	if err != nil {
 		writeError(w, r, s.Logger, err)
 		return
 	}
-	var st *incident.State
-	now := s.Now()
-	if asOf != nil {
-		st, now = incident.AsOf(id, events, *asOf, clock), *asOf
-	} else {
-		st = incident.Project(id, events)
-	}
+	st := incident.AsOf(id, events, *asOf, clock)
 	st.Number = h.Number
-	resp := stateResponse{Card: st.Card(now), AsOf: asOf}
-	if asOf != nil {
-		resp.Clock = clock
-	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, stateResponse{Card: st.Card(*asOf), AsOf: asOf, Clock: clock})
 }
 
 // eventView is an event as the API shows it: with a one-line text for timelines.

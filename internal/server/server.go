@@ -41,6 +41,8 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	ui      *uiHandler
+	// projections caches state cards, brought up to date incrementally.
+	projections *projections
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed on shutdown: live streams end so the server can stop
@@ -64,7 +66,7 @@ func New(d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{Deps: d, closing: make(chan struct{})}
+	s := &Server{Deps: d, closing: make(chan struct{}), projections: newProjections()}
 	var err error
 	if s.ui, err = newUIHandler(d.UI); err != nil {
 		return nil, err
