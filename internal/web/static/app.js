@@ -120,7 +120,8 @@ function LoginPanel() {
 }
 
 function App() {
-  useEffect(() => { whoami(); }, []);
+  // The login page logs in by itself; asking who we are at the same time would race it.
+  useEffect(() => { if (route.value.page !== "login") whoami(); }, []);
   useIncidentList(!!me.value);
   const r = route.value;
   if (r.page === "login") return html`<${LoginPage} />`;

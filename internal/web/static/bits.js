@@ -1,8 +1,13 @@
 // Small display pieces shared by every page.
 import { h } from "preact";
 import htm from "htm";
+import { signal } from "@preact/signals";
 
 const html = htm.bind(h);
+
+// now ticks so that relative times ("5m ago") and freshness stay true without new data.
+export const now = signal(Date.now());
+setInterval(() => { now.value = Date.now(); }, 10_000);
 
 export function Badge({ kind, value }) {
   return html`<span class=${`badge ${kind} ${kind}-${value}`}>${value}</span>`;
@@ -25,7 +30,7 @@ export function ago(t, now = Date.now()) {
 
 // When shows a time as "5m ago", with the exact UTC time on hover.
 export function When({ t }) {
-  return html`<time datetime=${t} title=${fmtTime(t)}>${ago(t)}</time>`;
+  return html`<time datetime=${t} title=${fmtTime(t)}>${ago(t, now.value)}</time>`;
 }
 
 export function Actor({ a }) {
