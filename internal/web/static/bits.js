@@ -38,8 +38,20 @@ export function Actor({ a }) {
   return html`<span class=${"actor actor-" + a.kind} title=${a.kind}>${a.name || a.id}</span>`;
 }
 
-// Freshness shows whether an observation still holds, or since when it is stale.
-export function Freshness({ o }) {
-  if (o.fresh) return html`<span class="badge fresh">fresh</span>`;
-  return html`<span class="badge stale" title=${"stale since " + fmtTime(o.stale_since)}>stale <${When} t=${o.stale_since} /></span>`;
+// goDuration parses Go duration text ("1h30m0s", "15m0s", "90s") into milliseconds.
+export function goDuration(s) {
+  if (!s) return 0;
+  const unit = { h: 3600e3, m: 60e3, s: 1e3, ms: 1, us: 1e-3, "µs": 1e-3, ns: 1e-6 };
+  let total = 0;
+  for (const [, n, u] of s.matchAll(/([\d.]+)(h|ms|us|µs|ns|m|s)/g)) total += Number(n) * unit[u];
+  return total;
+}
+
+// Freshness shows whether an observation still holds, or since when it is stale. It is judged
+// again as time passes, not only when the card was fetched.
+export function Freshness({ o, at }) {
+  const ttl = goDuration(o.stale_after);
+  const until = ttl ? new Date(new Date(o.occurred_at).getTime() + ttl) : null;
+  if (!until || (at ?? now.value) < until.getTime()) return html`<span class="badge fresh" title=${until ? "stale at " + fmtTime(until) : "does not go stale"}>fresh</span>`;
+  return html`<span class="badge stale" title=${"stale since " + fmtTime(until)}>stale <${When} t=${until.toISOString()} /></span>`;
 }

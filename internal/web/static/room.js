@@ -6,7 +6,7 @@ import { signal, useSignal } from "@preact/signals";
 import htm from "htm";
 import { get, post, stream } from "./api.js";
 import { param, setParams } from "./url.js";
-import { Badge, When, Actor, Freshness, fmtTime } from "./bits.js";
+import { Badge, When, Actor, Freshness, fmtTime, goDuration, now } from "./bits.js";
 
 const html = htm.bind(h);
 
@@ -326,10 +326,17 @@ function Actions({ list, sel }) {
     </ul>`;
 }
 
+// isFresh judges an observation at `at` (ms), the moment the card shows.
+function isFresh(o, at) {
+  const ttl = goDuration(o.stale_after);
+  return !ttl || at < new Date(o.occurred_at).getTime() + ttl;
+}
+
 export function StateCard() {
   const c = room.value.card;
   const sel = param("sel");
   const live = !param("as_of");
+  const at = live ? now.value : new Date(c.now).getTime();
   return html`
     <div class="card" id="state-card">
       ${live && html`<${StatusControls} c=${c} />`}
@@ -343,8 +350,8 @@ export function StateCard() {
       <${Actions} list=${c.actions} sel=${sel} />
       <h4>Observations</h4>
       ${c.observations?.length ? html`<ul class="observations">
-        ${c.observations.map((o) => html`<li key=${o.id} data-id=${o.id} class=${(o.fresh ? "fresh" : "stale") + (sel === o.id ? " selected" : "")}>
-          <${Freshness} o=${o} /> ${o.text} <span class="muted"><${When} t=${o.occurred_at} /></span></li>`)}</ul>`
+        ${c.observations.map((o) => html`<li key=${o.id} data-id=${o.id} class=${(isFresh(o, at) ? "fresh" : "stale") + (sel === o.id ? " selected" : "")}>
+          <${Freshness} o=${o} at=${at} /> ${o.text} <span class="muted"><${When} t=${o.occurred_at} /></span></li>`)}</ul>`
         : html`<p class="muted">None yet.</p>`}
       ${c.decisions?.length > 0 && html`<h4>Decisions</h4><ul>${c.decisions.map((d) => html`<li data-id=${d.id}>${d.payload.text}</li>`)}</ul>`}
       ${c.signals?.length > 0 && html`<h4>Signals</h4><ul>${c.signals.map((d) => html`<li data-id=${d.id}><${Badge} kind="signal" value=${d.payload.kind} /> ${d.payload.title}</li>`)}</ul>`}

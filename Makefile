@@ -1,0 +1,35 @@
+# Sextant's developer commands. `make test` is the one command that runs every test on a fresh
+# Debian machine with Go: it installs what the tests need (Chromium for the browser test) first.
+
+GO ?= go
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo build test test-deps lint bench fuzz
+
+demo:
+	$(GO) run ./cmd/sextant demo
+
+build:
+	$(GO) build -o bin/sextant ./cmd/sextant
+
+test: test-deps lint
+	SEXTANT_REQUIRE_BROWSER=1 $(GO) test -race -count=1 ./...
+
+# Debian packages the tests drive for real.
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+
+lint:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# Benchmarks recorded in docs/benchmarks.md.
+bench:
+	$(GO) test ./internal/store -run XXX -bench AppendConcurrent -benchtime 40000x
+	$(GO) test ./internal/incident -run XXX -bench Project10k
+	$(GO) test ./internal/server -run XXX -bench 'SSEFanout|StateOverAPI10k' -benchtime 50x
+
+# A short run of every fuzz target (the seed corpora also run in `make test`).
+fuzz:
+	$(GO) test ./internal/incident -run XXX -fuzz FuzzDecodeDraft -fuzztime 60s
+	$(GO) test ./internal/server -run XXX -fuzz FuzzAPIJSONInput -fuzztime 60s
