@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,6 +90,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 		return err
 	}
 	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil && demo && origin["listen"] == "default" && errors.Is(err, syscall.EADDRINUSE) {
+		// The demo must start on a newcomer's machine even if the usual port is taken.
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Listen, err)
 	}
@@ -102,7 +107,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			return err
 		}
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	// No WriteTimeout: live streams stay open. Reads are bounded so a slow client cannot hold a
+	// connection by trickling a request.
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	hs.RegisterOnShutdown(srv.Close)
 	errc := make(chan error, 1)

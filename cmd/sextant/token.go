@@ -26,7 +26,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("token "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c config.Server
-	c.Register(fs)
+	c.RegisterStorage(fs)
 	role := fs.String("role", "", "role: viewer, responder or admin (create)")
 	name := fs.String("name", "", "who or what the token is for (create)")
 	kind := fs.String("kind", "person", "actor kind of its events: person, integration, analyzer or ai (create)")

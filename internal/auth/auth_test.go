@@ -45,7 +45,10 @@ type memStore struct {
 	tokens []Token
 }
 
-func (m *memStore) CreateToken(_ context.Context, t Token) error { m.tokens = append(m.tokens, t); return nil }
+func (m *memStore) CreateToken(_ context.Context, t Token) error {
+	m.tokens = append(m.tokens, t)
+	return nil
+}
 
 func TestIssueToken(t *testing.T) {
 	st := &memStore{}

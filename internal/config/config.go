@@ -33,9 +33,8 @@ type Server struct {
 
 // Register defines the server's flags on fs, with their defaults.
 func (c *Server) Register(fs *flag.FlagSet) {
-	fs.StringVar(&c.ConfigFile, "config", "", "YAML file of settings (keys are the flag names)")
+	c.RegisterStorage(fs)
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "address to serve HTTP on")
-	fs.StringVar(&c.DataDir, "data-dir", "sextant-data", "directory for the database and other state")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes")
@@ -43,6 +42,13 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", false, "mark the session cookie Secure (set when served over HTTPS, also behind a proxy)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "URL users reach Sextant at, for links (default: from --listen)")
+}
+
+// RegisterStorage defines only the settings that locate the store, for commands that work on it
+// directly (sextant token).
+func (c *Server) RegisterStorage(fs *flag.FlagSet) {
+	fs.StringVar(&c.ConfigFile, "config", "", "YAML file of settings (keys are the flag names)")
+	fs.StringVar(&c.DataDir, "data-dir", "sextant-data", "directory for the database and other state")
 }
 
 // Validate checks values that flag parsing cannot.
@@ -136,8 +142,11 @@ func applyFile(fs *flag.FlagSet, path string, origin Origin) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		f := fs.Lookup(k)
+		if f == nil && isServerSetting(k) {
+			continue // a setting of another command sharing the file (sextant token reads only data-dir)
+		}
 		if f == nil || k == "config" {
-			return fmt.Errorf("config file %s: unknown setting %q (see --help for the keys)", path, k)
+			return fmt.Errorf("config file %s: unknown setting %q (see sextant serve --help for the keys)", path, k)
 		}
 		if origin[k] != "" {
 			continue // the command line and the environment win
@@ -148,6 +157,13 @@ func applyFile(fs *flag.FlagSet, path string, origin Origin) error {
 		origin[k] = "file"
 	}
 	return nil
+}
+
+func isServerSetting(name string) bool {
+	var c Server
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	c.Register(fs)
+	return fs.Lookup(name) != nil
 }
 
 // decodeYAML reads a flat mapping of setting names to scalar values.

@@ -85,3 +85,15 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A file shared by serve and token may hold serve's settings; token reads only what it needs.
+func TestStorageOnlyCommandsAcceptTheSharedFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sextant.yaml")
+	os.WriteFile(file, []byte("listen: 0.0.0.0:80\ndata-dir: /srv/sextant\n"), 0o600)
+	var c Server
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	c.RegisterStorage(fs)
+	if _, err := Parse(fs, []string{"--config", file}, func(string) string { return "" }); err != nil || c.DataDir != "/srv/sextant" {
+		t.Fatalf("got %q, %v", c.DataDir, err)
+	}
+}

@@ -182,4 +182,26 @@ func TestBrowserDeclareThenSeeLiveUpdates(t *testing.T) {
 	if loc, _ = chromedp.Run(ctx, chromedp.Location()); strings.Contains(loc, "sel=") {
 		t.Fatalf("after back the URL still selects: %s", loc)
 	}
+
+	// Someone who last saw seq 1 and comes back gets "since you last looked".
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`localStorage.setItem("sextant.seen.`+id+`", "1") || true`)); err != nil {
+		t.Fatal(err)
+	}
+	err = steps(t, ctx,
+		chromedp.Navigate(base+"/incidents/"+id),
+		chromedp.WaitVisible(css("#catchup")),
+	)
+	if err != nil {
+		t.Fatalf("catch-up panel: %v", err)
+	}
+	catchup, _ := chromedp.Run(ctx, chromedp.Text(css("#catchup")))
+	for _, want := range []string{"2 new events", "Hypotheses", "Observations", "EU search 503 rate at 14%"} {
+		if !strings.Contains(catchup, want) {
+			t.Errorf("catch-up lacks %q: %q", want, catchup)
+		}
+	}
+	screenshot(t, ctx, "catchup")
+	if err := steps(t, ctx, chromedp.Click(css("#catchup button")), chromedp.WaitNotPresent(css("#catchup"))); err != nil {
+		t.Fatalf("mark as read: %v", err)
+	}
 }
