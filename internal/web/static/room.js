@@ -135,6 +135,12 @@ function Timeline() {
   const sel = param("sel");
   const asOf = param("as_of");
   const sup = supersededBy(events);
+  const byID = new Map(events.map((ev) => [ev.id, ev]));
+  // A transition names its hypothesis or action by id; show what it was about.
+  const about = (ev) => {
+    const target = byID.get(ev.payload?.hypothesis || ev.payload?.action);
+    return target ? ` — “${target.payload.text}”` : "";
+  };
   const items = [...events].reverse();
   return html`
     <ol class="timeline" id="timeline" aria-label="Timeline">
@@ -149,7 +155,7 @@ function Timeline() {
             <span class="when"><${When} t=${ev.occurred_at} />${backdated && html`<span class="backdated" title=${"recorded " + fmtTime(ev.recorded_at)}> (back-dated)</span>`}</span>
             <span class="kind">${kindOf(ev.type)}</span>
             <${Actor} a=${ev.actor} />
-            <span class="text">${ev.text}</span>
+            <span class="text">${ev.text}${about(ev)}</span>
             ${by && html`<span class="superseded-note">${by.type === "entry.retracted" ? "retracted" : "corrected"} in #${by.seq}</span>`}
           </li>`;
       })}
