@@ -152,33 +152,27 @@ func deref(p Payload) Payload {
 	panic(fmt.Sprintf("incident: payload %T has no deref case", p))
 }
 
-// wireDraft is the JSON form of a Draft, with the payload still raw until the type is known.
-type wireDraft struct {
-	ID         string          `json:"id,omitempty"`
-	OccurredAt time.Time       `json:"occurred_at,omitzero"`
-	Type       Type            `json:"type"`
-	Payload    json.RawMessage `json:"payload"`
-	Refs       Refs            `json:"refs,omitzero"`
-}
-
 // DecodeDraft decodes and validates one draft from JSON. Errors are FieldErrors naming the field.
 func DecodeDraft(raw []byte) (Draft, error) {
-	var w wireDraft
+	// The outer Payload shadows Draft's, so the payload stays raw until the type is known.
+	type plain Draft
+	var w struct {
+		*plain
+		Payload json.RawMessage `json:"payload"`
+	}
+	var d Draft
+	w.plain = (*plain)(&d)
 	if err := decodeStrict(raw, &w); err != nil {
 		return Draft{}, err
 	}
-	return draftFromWire(w)
-}
-
-func draftFromWire(w wireDraft) (Draft, error) {
-	if w.Type == "" {
+	if d.Type == "" {
 		return Draft{}, fieldErr("type", "is required")
 	}
-	p, err := DecodePayload(w.Type, w.Payload)
+	p, err := DecodePayload(d.Type, w.Payload)
 	if err != nil {
 		return Draft{}, err
 	}
-	d := Draft{ID: w.ID, OccurredAt: w.OccurredAt, Type: w.Type, Payload: p, Refs: w.Refs}
+	d.Payload = p
 	return d, ValidateDraft(d)
 }
 
@@ -192,33 +186,25 @@ func (d *Draft) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// wireEvent is the JSON form of a stored Event.
-type wireEvent struct {
-	ID         string          `json:"id"`
-	IncidentID string          `json:"incident_id"`
-	Seq        int64           `json:"seq"`
-	Pos        int64           `json:"pos"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	RecordedAt time.Time       `json:"recorded_at"`
-	Actor      Actor           `json:"actor"`
-	Type       Type            `json:"type"`
-	Payload    json.RawMessage `json:"payload"`
-	Refs       Refs            `json:"refs,omitzero"`
-}
-
 // UnmarshalJSON decodes a stored event, typing its payload. Stored events were validated when
 // they were appended, so only the shape is checked here.
 func (e *Event) UnmarshalJSON(b []byte) error {
-	var w wireEvent
+	type plain Event
+	var w struct {
+		*plain
+		Payload json.RawMessage `json:"payload"`
+	}
+	var ev Event
+	w.plain = (*plain)(&ev)
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	p, err := DecodePayload(w.Type, w.Payload)
+	p, err := DecodePayload(ev.Type, w.Payload)
 	if err != nil {
 		return err
 	}
-	*e = Event{ID: w.ID, IncidentID: w.IncidentID, Seq: w.Seq, Pos: w.Pos, OccurredAt: w.OccurredAt,
-		RecordedAt: w.RecordedAt, Actor: w.Actor, Type: w.Type, Payload: p, Refs: w.Refs}
+	ev.Payload = p
+	*e = ev
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,21 +27,14 @@ type listResponse struct {
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.Filter{Query: q.Get("q")}
-	for _, v := range splitList(q["status"]) {
-		st := incident.Status(v)
-		if !oneOf(st, incident.Statuses) {
-			writeError(w, r, s.Logger, badRequest("status", "%q is not a status", v))
-			return
-		}
-		f.Statuses = append(f.Statuses, st)
+	var err error
+	if f.Statuses, err = enumParam(q, "status", incident.Statuses); err != nil {
+		writeError(w, r, s.Logger, err)
+		return
 	}
-	for _, v := range splitList(q["severity"]) {
-		sev := incident.Severity(v)
-		if !oneOf(sev, incident.Severities) {
-			writeError(w, r, s.Logger, badRequest("severity", "%q is not a severity", v))
-			return
-		}
-		f.Severities = append(f.Severities, sev)
+	if f.Severities, err = enumParam(q, "severity", incident.Severities); err != nil {
+		writeError(w, r, s.Logger, err)
+		return
 	}
 	if v := q.Get("open"); v != "" {
 		open, err := strconv.ParseBool(v)
@@ -50,7 +44,6 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Open = open
 	}
-	var err error
 	if f.Limit, err = intParam(q.Get("limit"), "limit", 100, 1000); err != nil {
 		writeError(w, r, s.Logger, err)
 		return
@@ -356,16 +349,22 @@ func (s *Server) catchUp(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, incident.CatchUpSince(id, events, since))
 }
 
-func splitList(vals []string) []string {
-	var out []string
-	for _, v := range vals {
+// enumParam reads a query parameter that lists values of an enumeration, comma-separated or
+// repeated (?status=a,b or ?status=a&status=b).
+func enumParam[T ~string](q url.Values, name string, valid []T) ([]T, error) {
+	var out []T
+	for _, v := range q[name] {
 		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
+			if p = strings.TrimSpace(p); p == "" {
+				continue
 			}
+			if !oneOf(T(p), valid) {
+				return nil, badRequest(name, "%q is not one of %v", p, valid)
+			}
+			out = append(out, T(p))
 		}
 	}
-	return out
+	return out, nil
 }
 
 func intParam(v, name string, def, max int) (int, error) {

@@ -144,19 +144,28 @@ func queryEvents(ctx context.Context, db querier, incidentID string, afterSeq in
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := db.QueryContext(ctx, "SELECT "+eventColumns+" FROM events WHERE incident_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+	events, err := queryAll(ctx, db, scanEvent, "SELECT "+eventColumns+" FROM events WHERE incident_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
 		incidentID, afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("query events of %s: %w", incidentID, err)
 	}
+	return events, nil
+}
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, db querier, scan func(rowScanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var out []incident.Event
+	out := []T{}
 	for rows.Next() {
-		ev, err := scanEvent(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ev)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -228,20 +237,11 @@ func (s *SQLite) ChangedSince(ctx context.Context, afterPos int64) ([]incident.H
 }
 
 func (s *SQLite) headlines(ctx context.Context, q string, args ...any) ([]incident.Headline, error) {
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	list, err := queryAll(ctx, s.read, scanHeadline, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	defer rows.Close()
-	out := []incident.Headline{}
-	for rows.Next() {
-		h, err := scanHeadline(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return list, nil
 }
 
 func strs[T ~string](v []T) []string {

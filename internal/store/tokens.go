@@ -54,20 +54,11 @@ func (s *SQLite) TokenByID(ctx context.Context, id string) (auth.Token, error) {
 
 // ListTokens implements auth.Store.
 func (s *SQLite) ListTokens(ctx context.Context) ([]auth.Token, error) {
-	rows, err := s.read.QueryContext(ctx, "SELECT "+tokenColumns+" FROM tokens ORDER BY created_at")
+	tokens, err := queryAll(ctx, s.read, scanToken, "SELECT "+tokenColumns+" FROM tokens ORDER BY created_at")
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	defer rows.Close()
-	out := []auth.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return tokens, nil
 }
 
 // RevokeToken implements auth.Store; it also ends the token's browser sessions.
