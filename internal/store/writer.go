@@ -185,7 +185,6 @@ func (w *writer) commit(batch []*pending) {
 	w.nextNumber = numbers
 	for _, p := range batch {
 		if p.err == nil && !p.res.Replayed {
-			p.res.Headline = touched[p.req.IncidentID].Headline()
 			for _, ev := range p.res.Events {
 				committed = append(committed, Committed{Event: ev, Headline: p.res.Headline})
 			}
@@ -262,7 +261,7 @@ func (w *writer) stage(tx *sql.Tx, insert *sql.Stmt, p *pending, numbers *int64)
 	}
 	// Later requests of the same batch see this one; commit's failure path drops it again.
 	w.states[req.IncidentID] = work
-	p.res = AppendResult{Events: events}
+	p.res = AppendResult{Events: events, Headline: work.Headline()}
 	return work, nil
 }
 
