@@ -13,11 +13,14 @@ build:
 	$(GO) build -o bin/sextant ./cmd/sextant
 
 test: test-deps lint
-	SEXTANT_REQUIRE_BROWSER=1 $(GO) test -race -count=1 ./...
+	SEXTANT_REQUIRE_BROWSER=1 SEXTANT_REQUIRE_SERVICES=1 $(GO) test -race -count=1 ./...
 
-# Debian packages the tests drive for real.
+# Debian packages the tests drive for real (binary → package).
+TEST_PACKAGES := chromium:chromium prometheus:prometheus
+
 test-deps:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+	@missing=""; for p in $(TEST_PACKAGES); do command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p##*:}"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; fi
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi

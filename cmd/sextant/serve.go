@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -19,9 +20,11 @@ import (
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/config"
 	"github.com/sextant-sre/sextant/internal/incident"
+	"github.com/sextant-sre/sextant/internal/intake"
 	"github.com/sextant-sre/sextant/internal/live"
 	"github.com/sextant-sre/sextant/internal/server"
 	"github.com/sextant-sre/sextant/internal/store"
+	"github.com/sextant-sre/sextant/internal/telemetry"
 	"github.com/sextant-sre/sextant/internal/web"
 )
 
@@ -85,7 +88,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 		}
 	}()
 	reg := prometheus.NewRegistry()
-	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS()})
+	metrics, err := telemetry.OpenEmbedded("embedded", filepath.Join(c.DataDir, "metrics"), telemetry.EmbeddedOptions{
+		Retention: c.MetricsRetention, OutOfOrderWindow: c.MetricsOOOWindow, Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := metrics.Close(); err != nil {
+			log.Error("closing the metrics store", "err", err)
+		}
+	}()
+	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS(),
+		Metrics: metrics, RemoteWrite: intake.RemoteWrite(log, reg, metrics.Storage(), c.MaxIntakeBytes)})
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,10 @@ type Server struct {
 	CookieSecure    bool
 	PublicURL       string
 	ConfigFile      string
+	// The embedded metrics store.
+	MetricsRetention time.Duration
+	MetricsOOOWindow time.Duration
+	MaxIntakeBytes   int64
 }
 
 // Register defines the server's flags on fs, with their defaults.
@@ -42,6 +46,9 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", false, "mark the session cookie Secure (set when served over HTTPS, also behind a proxy)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "URL users reach Sextant at, for links (default: from --listen)")
+	fs.DurationVar(&c.MetricsRetention, "metrics-retention", 15*24*time.Hour, "how long the embedded metrics store keeps samples")
+	fs.DurationVar(&c.MetricsOOOWindow, "metrics-ooo-window", 30*time.Minute, "how late a sample may arrive, behind its series' newest, and still be stored")
+	fs.Int64Var(&c.MaxIntakeBytes, "max-intake-bytes", 32<<20, "largest telemetry intake body (remote write) accepted, in bytes")
 }
 
 // RegisterStorage defines only the settings that locate the store, for commands that work on it
@@ -64,6 +71,12 @@ func (c *Server) Validate() error {
 		return fmt.Errorf("session-ttl: %s is below the minimum of 1m", c.SessionTTL)
 	case c.DataDir == "":
 		return errors.New("data-dir: is required")
+	case c.MetricsRetention < time.Hour:
+		return fmt.Errorf("metrics-retention: %s is below the minimum of 1h", c.MetricsRetention)
+	case c.MetricsOOOWindow < 0:
+		return errors.New("metrics-ooo-window: must not be negative")
+	case c.MaxIntakeBytes < 1024:
+		return fmt.Errorf("max-intake-bytes: %d is below the minimum of 1024", c.MaxIntakeBytes)
 	}
 	return nil
 }

@@ -197,6 +197,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if strings.HasSuffix(path, "/catchup") {
 					path += "?since_seq=0"
 				}
+				if strings.HasPrefix(path, "/api/v1/query") {
+					path += "?query=up&start=0&end=60&step=15"
+				}
+				if strings.Contains(path, "{name}") {
+					path = strings.ReplaceAll(path, "{name}", "job")
+				}
+				if path == "/api/v1/series" {
+					path += "?match[]=up"
+				}
 				if strings.Contains(path, "stream") {
 					path += map[bool]string{true: "?after_seq=0", false: "?after_pos=0"}[strings.Contains(path, "/incidents/")]
 				}

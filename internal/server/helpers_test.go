@@ -16,8 +16,10 @@ import (
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/config"
 	"github.com/sextant-sre/sextant/internal/incident"
+	"github.com/sextant-sre/sextant/internal/intake"
 	"github.com/sextant-sre/sextant/internal/live"
 	"github.com/sextant-sre/sextant/internal/store"
+	"github.com/sextant-sre/sextant/internal/telemetry"
 	"github.com/sextant-sre/sextant/internal/web"
 )
 
@@ -44,7 +46,13 @@ func newEnv(t testing.TB, tweak ...func(*config.Server)) *testEnv {
 		f(&c)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := New(Deps{Store: st, Hub: hub, Logger: logger, Config: c, Origin: config.Origin{}, UI: web.FS()})
+	metrics, err := telemetry.OpenEmbedded("embedded", t.TempDir(), telemetry.EmbeddedOptions{OutOfOrderWindow: c.MetricsOOOWindow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { metrics.Close() })
+	srv, err := New(Deps{Store: st, Hub: hub, Logger: logger, Config: c, Origin: config.Origin{}, UI: web.FS(),
+		Metrics: metrics, RemoteWrite: intake.RemoteWrite(logger, nil, metrics.Storage(), c.MaxIntakeBytes)})
 	if err != nil {
 		t.Fatal(err)
 	}

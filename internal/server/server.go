@@ -15,7 +15,9 @@ import (
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/config"
 	"github.com/sextant-sre/sextant/internal/live"
+	"github.com/sextant-sre/sextant/internal/promapi"
 	"github.com/sextant-sre/sextant/internal/store"
+	"github.com/sextant-sre/sextant/internal/telemetry"
 )
 
 // Deps are what the server is built from.
@@ -29,6 +31,10 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// UI is the embedded web UI (index.html and static files).
 	UI fs.FS
+	// Metrics is the embedded metrics store, served through the Prometheus query API.
+	Metrics telemetry.Metrics
+	// RemoteWrite receives Prometheus remote write into the embedded store.
+	RemoteWrite http.Handler
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -72,6 +78,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(d.Registry, d.Hub)
+	prom := &promapi.API{Source: d.Metrics, Now: d.Now}
 	s.routes = []route{
 		{"GET", "/healthz", "", s.healthz},
 		{"GET", "/readyz", "", s.readyz},
@@ -95,6 +102,18 @@ func New(d Deps) (*Server, error) {
 		{"POST", "/api/tokens", auth.Admin, s.createToken},
 		{"DELETE", "/api/tokens/{id}", auth.Admin, s.revokeToken},
 		{"GET", "/api/config", auth.Admin, s.getConfig},
+
+		// The Prometheus-compatible query API over the embedded store, and remote write into it.
+		{"GET", "/api/v1/query", auth.Viewer, s.prom(prom.Query)},
+		{"POST", "/api/v1/query", auth.Viewer, s.prom(prom.Query)},
+		{"GET", "/api/v1/query_range", auth.Viewer, s.prom(prom.QueryRange)},
+		{"POST", "/api/v1/query_range", auth.Viewer, s.prom(prom.QueryRange)},
+		{"GET", "/api/v1/series", auth.Viewer, s.prom(prom.Series)},
+		{"POST", "/api/v1/series", auth.Viewer, s.prom(prom.Series)},
+		{"GET", "/api/v1/labels", auth.Viewer, s.prom(prom.Labels)},
+		{"POST", "/api/v1/labels", auth.Viewer, s.prom(prom.Labels)},
+		{"GET", "/api/v1/label/{name}/values", auth.Viewer, s.prom(prom.LabelValues)},
+		{"POST", "/api/v1/write", auth.Responder, s.remoteWrite},
 	}
 	mux := http.NewServeMux()
 	s.mux = mux
@@ -152,4 +171,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// prom serves a Prometheus query endpoint, or says clearly that there is no metrics store.
+func (s *Server) prom(h func(http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Metrics == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "error", "errorType": "unavailable", "error": "no metrics store is configured"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) remoteWrite(w http.ResponseWriter, r *http.Request) {
+	if s.RemoteWrite == nil {
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no metrics store is configured"})
+		return
+	}
+	s.RemoteWrite.ServeHTTP(w, r)
 }
