@@ -192,6 +192,9 @@ func parseTime(s string, def time.Time) (time.Time, error) {
 		return def, nil
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
+			return def, errors.New("cannot use " + strconv.Quote(s) + " as a time")
+		}
 		sec, frac := math.Modf(f)
 		return time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond)).UTC(), nil
 	}
@@ -208,7 +211,7 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, errors.New("is required")
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f <= 0 || f > float64(math.MaxInt64/int64(time.Second)) {
+		if !(f > 0) || f > float64(math.MaxInt64/int64(time.Second)) { // !(f > 0) also refuses NaN
 			return 0, errors.New("must be positive")
 		}
 		return time.Duration(f * float64(time.Second)), nil
