@@ -16,7 +16,7 @@ test: test-deps lint
 	SEXTANT_REQUIRE_BROWSER=1 SEXTANT_REQUIRE_SERVICES=1 $(GO) test -race -count=1 ./...
 
 # Debian packages the tests drive for real (binary → package).
-TEST_PACKAGES := chromium:chromium prometheus:prometheus
+TEST_PACKAGES := chromium:chromium prometheus:prometheus victoria-metrics:victoria-metrics prometheus-alertmanager:prometheus-alertmanager
 
 test-deps:
 	@missing=""; for p in $(TEST_PACKAGES); do command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p##*:}"; done; \

@@ -109,3 +109,32 @@ func Prometheus(t testing.TB, configYAML string) *Service {
 		"--web.listen-address=" + addr, "--log.level=warn",
 	}, addr, "/-/ready")
 }
+
+// VictoriaMetrics starts single-node VictoriaMetrics on a free loopback port, with its query
+// cache off and no latency offset, so that what was just written can be read back at once.
+func VictoriaMetrics(t testing.TB) *Service {
+	t.Helper()
+	bin := need(t, "victoria-metrics", "victoria-metrics")
+	addr := FreePort(t)
+	return start(t, bin, []string{
+		"-httpListenAddr=" + addr, "-storageDataPath=" + filepath.Join(t.TempDir(), "vm"),
+		"-retentionPeriod=100y", "-search.latencyOffset=0s", "-search.disableCache", "-loggerLevel=ERROR",
+	}, addr, "/health")
+}
+
+// Alertmanager starts Alertmanager with the given configuration (YAML) on a free loopback port,
+// without clustering.
+func Alertmanager(t testing.TB, configYAML string) *Service {
+	t.Helper()
+	bin := need(t, "prometheus-alertmanager", "prometheus-alertmanager")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfg, []byte(configYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := FreePort(t)
+	return start(t, bin, []string{
+		"--config.file=" + cfg, "--storage.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr, "--cluster.listen-address=", "--log.level=warn",
+	}, addr, "/-/ready")
+}
