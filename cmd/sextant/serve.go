@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sextant-sre/sextant/internal/alerts"
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/config"
 	"github.com/sextant-sre/sextant/internal/incident"
@@ -98,8 +99,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			log.Error("closing the metrics store", "err", err)
 		}
 	}()
+	routes := alerts.DefaultRoutes()
+	if c.AlertRoutes != "" {
+		if routes, err = alerts.LoadRoutes(c.AlertRoutes); err != nil {
+			return err
+		}
+	}
 	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS(),
-		Metrics: metrics, RemoteWrite: intake.RemoteWrite(log, reg, metrics.Storage(), c.MaxIntakeBytes)})
+		Metrics: metrics, RemoteWrite: intake.RemoteWrite(log, reg, metrics.Storage(), c.MaxIntakeBytes),
+		Alerts: &alerts.Service{Store: st, Routes: routes}})
 	if err != nil {
 		return err
 	}

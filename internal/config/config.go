@@ -33,6 +33,8 @@ type Server struct {
 	MetricsRetention time.Duration
 	MetricsOOOWindow time.Duration
 	MaxIntakeBytes   int64
+	// AlertRoutes is a YAML file of alert routes (default: pages declare, the rest attach).
+	AlertRoutes string
 }
 
 // Register defines the server's flags on fs, with their defaults.
@@ -49,6 +51,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MetricsRetention, "metrics-retention", 15*24*time.Hour, "how long the embedded metrics store keeps samples")
 	fs.DurationVar(&c.MetricsOOOWindow, "metrics-ooo-window", 30*time.Minute, "how late a sample may arrive, behind its series' newest, and still be stored")
 	fs.Int64Var(&c.MaxIntakeBytes, "max-intake-bytes", 32<<20, "largest telemetry intake body (remote write) accepted, in bytes")
+	fs.StringVar(&c.AlertRoutes, "alert-routes", "", "YAML file of alert routes (default: severity critical or page declares a SEV2 incident, other alerts attach to the open incident)")
 }
 
 // RegisterStorage defines only the settings that locate the store, for commands that work on it

@@ -199,7 +199,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	p, err := DecodePayload(ev.Type, w.Payload)
+	p, err := LoadPayload(ev.Type, w.Payload)
 	if err != nil {
 		return err
 	}
@@ -225,3 +225,24 @@ func LoadPayload(t Type, raw []byte) (Payload, error) {
 // DecodeJSON decodes one JSON value into v strictly (no unknown fields, no trailing data), with
 // errors that name the offending field. It is meant for request bodies.
 func DecodeJSON(raw []byte, v any) error { return decodeStrict(raw, v) }
+
+// UnmarshalJSON decodes a card entry, typing its payload by the entry's type.
+func (e *Entry) UnmarshalJSON(b []byte) error {
+	type plain Entry
+	var w struct {
+		*plain
+		Payload json.RawMessage `json:"payload"`
+	}
+	var en Entry
+	w.plain = (*plain)(&en)
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	p, err := LoadPayload(en.Type, w.Payload)
+	if err != nil {
+		return err
+	}
+	en.Payload = p
+	*e = en
+	return nil
+}

@@ -56,6 +56,9 @@ type Severity string
 // Severities lists the valid severities, worst first.
 var Severities = []Severity{"SEV1", "SEV2", "SEV3", "SEV4", "SEV5"}
 
+// Valid reports whether s is one of the severities.
+func (s Severity) Valid() bool { return oneOf(s, Severities) }
+
 // Role is an incident role. All roles are optional: an incident never requires one.
 type Role string
 

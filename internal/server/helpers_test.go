@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/sextant-sre/sextant/internal/alerts"
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/config"
 	"github.com/sextant-sre/sextant/internal/incident"
@@ -52,7 +53,8 @@ func newEnv(t testing.TB, tweak ...func(*config.Server)) *testEnv {
 	}
 	t.Cleanup(func() { metrics.Close() })
 	srv, err := New(Deps{Store: st, Hub: hub, Logger: logger, Config: c, Origin: config.Origin{}, UI: web.FS(),
-		Metrics: metrics, RemoteWrite: intake.RemoteWrite(logger, nil, metrics.Storage(), c.MaxIntakeBytes)})
+		Metrics: metrics, RemoteWrite: intake.RemoteWrite(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
+		Alerts: &alerts.Service{Store: st, Routes: alerts.DefaultRoutes()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ remote_write:
     queue_config:
       batch_send_deadline: 1s
       min_backoff: 100ms
-`, tu.Host, e.http.URL, e.tokens[auth.Responder]))
+`, tu.Host, e.http.URL, e.tokens[auth.Responder]), nil)
 
 	// Wait until the samples arrive through remote write.
 	var got promResponse
@@ -94,7 +94,17 @@ remote_write:
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	time.Sleep(3 * time.Second) // let a few scrapes happen after the first one that arrived
+	// Let several scrapes arrive, so that rates over the last seconds have samples to work on.
+	for i := 0; ; i++ {
+		n, err := e.srv.Metrics.Query(ctx, `count_over_time(checkout_requests_total{path="/pay"}[1m])`, time.Now())
+		if err == nil && len(n.Vector()) == 1 && n.Vector()[0].F >= 8 {
+			break
+		}
+		if i > 300 {
+			t.Fatalf("fewer than 8 samples arrived in 30s: %+v %v", n, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	at := time.Now().Add(-2 * time.Second).Truncate(time.Second)
 	q := `sum by (path) (checkout_requests_total)`
 	fromProm, err := remote.Query(ctx, q, at)
@@ -131,7 +141,7 @@ remote_write:
 	}
 
 	// A range query through Sextant's HTTP API, as Grafana would send it.
-	form := url.Values{"query": {`rate(checkout_requests_total{path="/pay"}[5s])`},
+	form := url.Values{"query": {`rate(checkout_requests_total{path="/pay"}[30s])`},
 		"start": {fmt.Sprint(at.Add(-5 * time.Second).Unix())}, "end": {fmt.Sprint(at.Unix())}, "step": {"1"}}
 	req, _ := http.NewRequest("POST", e.http.URL+"/api/v1/query_range", nil)
 	req.URL.RawQuery = form.Encode()
@@ -144,7 +154,8 @@ remote_write:
 	json.NewDecoder(res.Body).Decode(&rng)
 	res.Body.Close()
 	if res.StatusCode != 200 || rng.Data.ResultType != "matrix" || len(rng.Data.Result) != 1 || len(rng.Data.Result[0].Values) == 0 {
-		t.Fatalf("query_range: %d %+v", res.StatusCode, rng)
+		raw, _ := e.srv.Metrics.Query(context.Background(), `checkout_requests_total{path="/pay"}[1m]`, time.Now())
+		t.Fatalf("query_range %v: %d %+v\nstored samples: %v", form, res.StatusCode, rng, raw.Value)
 	}
 
 	// Kill Prometheus mid-flight: the remote source now says it is unavailable.

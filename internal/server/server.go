@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sextant-sre/sextant/internal/alerts"
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/config"
 	"github.com/sextant-sre/sextant/internal/live"
@@ -35,6 +36,8 @@ type Deps struct {
 	Metrics telemetry.Metrics
 	// RemoteWrite receives Prometheus remote write into the embedded store.
 	RemoteWrite http.Handler
+	// Alerts acts on alert webhooks.
+	Alerts *alerts.Service
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -114,6 +117,10 @@ func New(d Deps) (*Server, error) {
 		{"POST", "/api/v1/labels", auth.Viewer, s.prom(prom.Labels)},
 		{"GET", "/api/v1/label/{name}/values", auth.Viewer, s.prom(prom.LabelValues)},
 		{"POST", "/api/v1/write", auth.Responder, s.remoteWrite},
+
+		// Alert webhooks.
+		{"POST", "/api/intake/alertmanager", auth.Responder, s.alertWebhook("alertmanager")},
+		{"POST", "/api/intake/grafana", auth.Responder, s.alertWebhook("grafana")},
 	}
 	mux := http.NewServeMux()
 	s.mux = mux

@@ -30,6 +30,14 @@ type Store interface {
 	// ChangedSince returns the incidents with events at pos > afterPos, in order of their last
 	// pos, for resuming the incident-list stream.
 	ChangedSince(ctx context.Context, afterPos int64) ([]incident.Headline, error)
+	// AlertLink returns what was done with an alert fingerprint, if anything.
+	AlertLink(ctx context.Context, fingerprint string) (AlertLink, bool, error)
+	// SaveAlertLink records what was done with an alert fingerprint.
+	SaveAlertLink(ctx context.Context, l AlertLink) error
+	// Delivered reports whether a webhook delivery with this key was already processed.
+	Delivered(ctx context.Context, key string) (bool, error)
+	// MarkDelivered records a processed delivery.
+	MarkDelivered(ctx context.Context, key string, at time.Time) error
 	// LastPos is the position of the newest event of all incidents (0 when there is none).
 	LastPos(ctx context.Context) (int64, error)
 	// Ping checks that the store can serve reads.

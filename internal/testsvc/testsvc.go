@@ -95,13 +95,19 @@ func start(t testing.TB, path string, args []string, addr, readyPath string) *Se
 }
 
 // Prometheus starts Prometheus with the given configuration (YAML) on a free loopback port.
-func Prometheus(t testing.TB, configYAML string) *Service {
+// files are written beside the configuration (rule files, named relative to it).
+func Prometheus(t testing.TB, configYAML string, files map[string]string) *Service {
 	t.Helper()
 	bin := need(t, "prometheus", "prometheus")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfg, []byte(configYAML), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	addr := FreePort(t)
 	return start(t, bin, []string{

@@ -360,7 +360,9 @@ export function StateCard() {
           <${Freshness} o=${o} at=${at} /> ${o.text} <span class="muted"><${When} t=${o.occurred_at} /></span></li>`)}</ul>`
         : html`<p class="muted">None yet.</p>`}
       ${c.decisions?.length > 0 && html`<h4>Decisions</h4><ul>${c.decisions.map((d) => html`<li data-id=${d.id}>${d.payload.text}</li>`)}</ul>`}
-      ${c.signals?.length > 0 && html`<h4>Signals</h4><ul>${c.signals.map((d) => html`<li data-id=${d.id}><${Badge} kind="signal" value=${d.payload.kind} /> ${d.payload.title}</li>`)}</ul>`}
+      ${c.signals?.length > 0 && html`<h4>Signals</h4><ul class="signals">${c.signals.map((d) => html`<li data-id=${d.id} class=${"signal-" + (d.payload.state || "")}>
+        <${Badge} kind="signal" value=${d.payload.kind} /> ${d.payload.state && html`<${Badge} kind="state" value=${d.payload.state} />`}
+        ${d.payload.url ? html` <a href=${d.payload.url} target="_blank" rel="noopener noreferrer">${d.payload.title}</a>` : " " + d.payload.title}</li>`)}</ul>`}
       ${c.follow_ups?.length > 0 && html`<h4>Follow-ups</h4><ul>${c.follow_ups.map((d) => html`<li data-id=${d.id}>${d.payload.text}</li>`)}</ul>`}
       <${AsOfPicker} />
     </div>`;
