@@ -22,6 +22,7 @@ Usage:
   sextant token create --role R --name N [--kind K]   print a new API token (shown once)
   sextant token list                 list tokens
   sextant token revoke ID            revoke a token and end its sessions
+  sextant change record --kind K --service S [--to V …]   record a change in a running Sextant
   sextant version                    print the version
 
 Run "sextant COMMAND --help" for a command's settings.
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stdout, stderr, true)
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, stderr)
+	case "change":
+		return changeCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version())
 		return nil

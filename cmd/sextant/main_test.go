@@ -93,6 +93,19 @@ func TestDemoStartsServesAndStopsGracefully(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(page), `<script type="module" src="/static/app.js">`) {
 		t.Fatalf("UI: %d", res.StatusCode)
 	}
+	record := exec.Command(bin, "change", "record", "--url", base, "--token", token, "--kind", "deploy", "--service", "checkout", "--from", "4.17", "--to", "4.18")
+	if out, err := record.CombinedOutput(); err != nil || !strings.Contains(string(out), `"stored":[`) {
+		t.Fatalf("change record: %v %s", err, out)
+	}
+	var recorded struct{ Changes []struct{ Service, To string } }
+	if code := getJSON(t, base+"/api/changes", token, &recorded); code != 200 || len(recorded.Changes) != 1 || recorded.Changes[0].To != "4.18" {
+		t.Fatalf("recorded change: %d %+v", code, recorded)
+	}
+	bad := exec.Command(bin, "change", "record", "--url", base, "--token", token, "--kind", "yolo", "--service", "x")
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "kind") {
+		t.Fatalf("a bad change must fail naming the field: %v %s", err, out)
+	}
+
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

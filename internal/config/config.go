@@ -35,6 +35,9 @@ type Server struct {
 	MaxIntakeBytes   int64
 	// AlertRoutes is a YAML file of alert routes (default: pages declare, the rest attach).
 	AlertRoutes string
+	// Secrets shared with webhook senders that sign their deliveries. Never logged or shown.
+	GitHubWebhookSecret       string
+	LaunchDarklyWebhookSecret string
 }
 
 // Register defines the server's flags on fs, with their defaults.
@@ -51,6 +54,8 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MetricsRetention, "metrics-retention", 15*24*time.Hour, "how long the embedded metrics store keeps samples")
 	fs.DurationVar(&c.MetricsOOOWindow, "metrics-ooo-window", 30*time.Minute, "how late a sample may arrive, behind its series' newest, and still be stored")
 	fs.Int64Var(&c.MaxIntakeBytes, "max-intake-bytes", 32<<20, "largest telemetry intake body (remote write) accepted, in bytes")
+	fs.StringVar(&c.GitHubWebhookSecret, "github-webhook-secret", "", "secret of the GitHub webhook (deployment_status), for its HMAC-SHA256 signature; prefer the environment variable")
+	fs.StringVar(&c.LaunchDarklyWebhookSecret, "launchdarkly-webhook-secret", "", "secret of the LaunchDarkly webhook, for X-LD-Signature; prefer the environment variable")
 	fs.StringVar(&c.AlertRoutes, "alert-routes", "", "YAML file of alert routes (default: severity critical or page declares a SEV2 incident, other alerts attach to the open incident)")
 }
 

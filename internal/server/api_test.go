@@ -211,6 +211,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				code := e.probe(rt.method, path, caller, bodies[rt.method+" "+rt.pattern])
 				switch {
+				case rt.role == signed && code != 401:
+					t.Fatalf("a signed webhook without its signature: got %d, want 401", code)
+				case rt.role == signed:
 				case rt.role == "" && (code == 401 || code == 403):
 					t.Fatalf("public route refused: %d", code)
 				case rt.role != "" && caller == "" && code != 401:

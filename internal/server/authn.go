@@ -202,8 +202,8 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// getConfig shows the effective settings and where each came from. Nothing secret is configured
-// through settings today; if that changes, redact here.
+// getConfig shows the effective settings and where each came from; secrets show only whether
+// they are set.
 func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
 	c := s.Config
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -212,7 +212,15 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
 			"max-body-bytes": c.MaxBodyBytes, "session-ttl": c.SessionTTL.String(), "shutdown-timeout": c.ShutdownTimeout.String(),
 			"cookie-secure": c.CookieSecure, "public-url": c.PublicURL, "config": c.ConfigFile,
 			"metrics-retention": c.MetricsRetention.String(), "metrics-ooo-window": c.MetricsOOOWindow.String(), "max-intake-bytes": c.MaxIntakeBytes, "alert-routes": c.AlertRoutes,
+			"github-webhook-secret": redacted(c.GitHubWebhookSecret), "launchdarkly-webhook-secret": redacted(c.LaunchDarklyWebhookSecret),
 		},
 		"origin": s.Origin,
 	})
+}
+
+func redacted(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "(set)"
 }

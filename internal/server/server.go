@@ -57,12 +57,16 @@ type Server struct {
 	closing   chan struct{} // closed on shutdown: live streams end so the server can stop
 }
 
-// route is one endpoint and the least role it requires ("" for public endpoints).
+// route is one endpoint and the least role it requires ("" for public endpoints, signed for
+// webhooks that authenticate each delivery by its signature instead of a token).
 type route struct {
 	method, pattern string
 	role            auth.Role
 	handler         http.HandlerFunc
 }
+
+// signed marks routes whose deliveries carry an HMAC signature checked by the handler.
+const signed auth.Role = "signed"
 
 // New builds the server and its routes.
 func New(d Deps) (*Server, error) {
@@ -121,12 +125,20 @@ func New(d Deps) (*Server, error) {
 		// Alert webhooks.
 		{"POST", "/api/intake/alertmanager", auth.Responder, s.alertWebhook("alertmanager")},
 		{"POST", "/api/intake/grafana", auth.Responder, s.alertWebhook("grafana")},
+
+		// Changes.
+		{"GET", "/api/changes", auth.Viewer, s.listChanges},
+		{"POST", "/api/intake/changes", auth.Responder, s.intakeChanges},
+		{"POST", "/api/intake/cloudevents", auth.Responder, s.intakeCloudEvent},
+		{"POST", "/api/intake/unleash", auth.Responder, s.intakeUnleash},
+		{"POST", "/api/intake/github", signed, s.intakeGitHub},
+		{"POST", "/api/intake/launchdarkly", signed, s.intakeLaunchDarkly},
 	}
 	mux := http.NewServeMux()
 	s.mux = mux
 	for _, rt := range s.routes {
 		h := http.Handler(rt.handler)
-		if rt.role != "" {
+		if rt.role != "" && rt.role != signed {
 			h = s.require(rt.role, h)
 		}
 		mux.Handle(rt.method+" "+rt.pattern, h)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sextant-sre/sextant/internal/auth"
+	"github.com/sextant-sre/sextant/internal/changes"
 	"github.com/sextant-sre/sextant/internal/incident"
 )
 
@@ -38,6 +39,10 @@ type Store interface {
 	Delivered(ctx context.Context, key string) (bool, error)
 	// MarkDelivered records a processed delivery.
 	MarkDelivered(ctx context.Context, key string, at time.Time) error
+	// RecordChange stores a change; false when one with the same id was already stored.
+	RecordChange(ctx context.Context, c changes.Change, now time.Time) (bool, error)
+	// Changes lists changes matching f, newest first.
+	Changes(ctx context.Context, f changes.Filter) ([]changes.Change, error)
 	// LastPos is the position of the newest event of all incidents (0 when there is none).
 	LastPos(ctx context.Context) (int64, error)
 	// Ping checks that the store can serve reads.
