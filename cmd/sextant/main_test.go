@@ -97,7 +97,9 @@ func TestDemoStartsServesAndStopsGracefully(t *testing.T) {
 	if out, err := record.CombinedOutput(); err != nil || !strings.Contains(string(out), `"stored":[`) {
 		t.Fatalf("change record: %v %s", err, out)
 	}
-	var recorded struct{ Changes []struct{ Service, To string } }
+	var recorded struct {
+		Changes []struct{ Service, To string }
+	}
 	if code := getJSON(t, base+"/api/changes", token, &recorded); code != 200 || len(recorded.Changes) != 1 || recorded.Changes[0].To != "4.18" {
 		t.Fatalf("recorded change: %d %+v", code, recorded)
 	}
