@@ -105,8 +105,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			return err
 		}
 	}
+	otlpMetrics := intake.OTLPMetrics(log, reg, metrics.Storage(), c.MaxIntakeBytes)
 	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS(),
-		Metrics: metrics, RemoteWrite: intake.RemoteWrite(log, reg, metrics.Storage(), c.MaxIntakeBytes),
+		Metrics: metrics, RemoteWrite: intake.RemoteWrite(log, reg, metrics.Storage(), c.MaxIntakeBytes), OTLPMetrics: otlpMetrics,
 		Alerts: &alerts.Service{Store: st, Routes: routes}})
 	if err != nil {
 		return err
@@ -134,8 +135,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	hs.RegisterOnShutdown(srv.Close)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	if c.OTLPGRPCListen != "" {
+		gln, err := net.Listen("tcp", c.OTLPGRPCListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for OTLP gRPC on %s: %w", c.OTLPGRPCListen, err)
+		}
+		gs := intake.NewGRPCServer(st, int(c.MaxIntakeBytes), otlpMetrics)
+		go func() {
+			if err := gs.Serve(gln); err != nil {
+				errc <- fmt.Errorf("OTLP gRPC: %w", err)
+			}
+		}()
+		defer gs.GracefulStop()
+		log.Info("serving OTLP over gRPC", "addr", gln.Addr().String())
+	}
 	log.Info("serving", "url", base, "data_dir", c.DataDir, "version", version())
 
 	select {

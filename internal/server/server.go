@@ -36,6 +36,8 @@ type Deps struct {
 	Metrics telemetry.Metrics
 	// RemoteWrite receives Prometheus remote write into the embedded store.
 	RemoteWrite http.Handler
+	// OTLPMetrics receives OTLP metrics over HTTP into the embedded store.
+	OTLPMetrics http.Handler
 	// Alerts acts on alert webhooks.
 	Alerts *alerts.Service
 	// Now is the clock; nil means time.Now.
@@ -120,7 +122,8 @@ func New(d Deps) (*Server, error) {
 		{"GET", "/api/v1/labels", auth.Viewer, s.prom(prom.Labels)},
 		{"POST", "/api/v1/labels", auth.Viewer, s.prom(prom.Labels)},
 		{"GET", "/api/v1/label/{name}/values", auth.Viewer, s.prom(prom.LabelValues)},
-		{"POST", "/api/v1/write", auth.Responder, s.remoteWrite},
+		{"POST", "/api/v1/write", auth.Responder, s.intake(func() http.Handler { return s.RemoteWrite })},
+		{"POST", "/v1/metrics", auth.Responder, s.intake(func() http.Handler { return s.OTLPMetrics })},
 
 		// Alert webhooks.
 		{"POST", "/api/intake/alertmanager", auth.Responder, s.alertWebhook("alertmanager")},
@@ -203,10 +206,13 @@ func (s *Server) prom(h func(http.ResponseWriter, *http.Request)) http.HandlerFu
 	}
 }
 
-func (s *Server) remoteWrite(w http.ResponseWriter, r *http.Request) {
-	if s.RemoteWrite == nil {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no metrics store is configured"})
-		return
+// intake serves a telemetry receiver, or says clearly that there is no store behind it.
+func (s *Server) intake(h func() http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h() == nil {
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no metrics store is configured"})
+			return
+		}
+		h().ServeHTTP(w, r)
 	}
-	s.RemoteWrite.ServeHTTP(w, r)
 }

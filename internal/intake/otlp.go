@@ -1,0 +1,221 @@
+package intake
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/storage/remote"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// EntityAttributes are the OpenTelemetry resource attributes kept as labels on every series, so
+// that each series says which entity it belongs to (service.name and service.instance.id already
+// become job and instance).
+var EntityAttributes = []string{
+	"service.namespace", "service.version", "deployment.environment", "deployment.environment.name",
+	"k8s.namespace.name", "k8s.pod.name", "k8s.container.name", "k8s.node.name", "host.name", "cloud.region",
+}
+
+// OTLPMetrics returns a handler for OTLP metrics over HTTP (protobuf or JSON, optionally gzip)
+// that turns them into Prometheus series with Prometheus's own OTLP translation and appends them
+// into store. maxBytes bounds the body both as sent and once decompressed.
+func OTLPMetrics(logger *slog.Logger, reg prometheus.Registerer, store storage.AppendableV2, maxBytes int64) http.Handler {
+	cfg := config.DefaultConfig
+	cfg.OTLPConfig = config.DefaultOTLPConfig
+	cfg.OTLPConfig.PromoteResourceAttributes = EntityAttributes
+	h := remote.NewOTLPWriteHandler(logger, reg, store, func() config.Config { return cfg }, remote.OTLPOptions{LookbackDelta: 5 * time.Minute})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-protobuf" && mt != "application/json" {
+			http.Error(w, "unsupported Content-Type: send application/x-protobuf or application/json", http.StatusUnsupportedMediaType)
+			return
+		}
+		body, err := readLimited(w, r, maxBytes)
+		if err != nil {
+			http.Error(w, err.Error(), statusOf(err))
+			return
+		}
+		if err := checkMetrics(body, r.Header.Get("Content-Type")); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Header.Del("Content-Encoding")
+		r.ContentLength = int64(len(body))
+		h.ServeHTTP(w, r)
+	})
+}
+
+// checkMetrics refuses what the translation would fail on as if it were the server's fault: a
+// body that does not decode, and a metric with no type.
+func checkMetrics(body []byte, contentType string) error {
+	req := pmetricotlp.NewExportRequest()
+	var err error
+	if strings.HasPrefix(contentType, "application/json") {
+		err = req.UnmarshalJSON(body)
+	} else {
+		err = req.UnmarshalProto(body)
+	}
+	if err != nil {
+		return fmt.Errorf("not an OTLP metrics request: %w", err)
+	}
+	rms := req.Metrics().ResourceMetrics()
+	for i := range rms.Len() {
+		if err := checkKeys(rms.At(i).Resource().Attributes()); err != nil {
+			return fmt.Errorf("resourceMetrics[%d].resource.attributes: %w", i, err)
+		}
+		sms := rms.At(i).ScopeMetrics()
+		for j := range sms.Len() {
+			ms := sms.At(j).Metrics()
+			for k := range ms.Len() {
+				m := ms.At(k)
+				switch {
+				case m.Type() == pmetric.MetricTypeEmpty:
+					return fmt.Errorf("resourceMetrics[%d].scopeMetrics[%d].metrics[%d] (%q): has no data type", i, j, k, m.Name())
+				case !strings.ContainsFunc(m.Name(), isAlnum):
+					return fmt.Errorf("resourceMetrics[%d].scopeMetrics[%d].metrics[%d].name: %q has no letter or digit", i, j, k, m.Name())
+				}
+				if err := checkPointKeys(m); err != nil {
+					return fmt.Errorf("resourceMetrics[%d].scopeMetrics[%d].metrics[%d] (%q): %w", i, j, k, m.Name(), err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkKeys refuses attribute keys that would become an empty label name.
+func checkKeys(attrs pcommon.Map) error {
+	var bad error
+	attrs.Range(func(k string, _ pcommon.Value) bool {
+		if !strings.ContainsFunc(k, isAlnum) {
+			bad = fmt.Errorf("attribute key %q has no letter or digit", k)
+			return false
+		}
+		return true
+	})
+	return bad
+}
+
+// checkPointKeys checks the attribute keys of every data point of a metric.
+func checkPointKeys(m pmetric.Metric) error {
+	var attrs []pcommon.Map
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		for i := range m.Gauge().DataPoints().Len() {
+			attrs = append(attrs, m.Gauge().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeSum:
+		for i := range m.Sum().DataPoints().Len() {
+			attrs = append(attrs, m.Sum().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeHistogram:
+		for i := range m.Histogram().DataPoints().Len() {
+			attrs = append(attrs, m.Histogram().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		for i := range m.ExponentialHistogram().DataPoints().Len() {
+			attrs = append(attrs, m.ExponentialHistogram().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeSummary:
+		for i := range m.Summary().DataPoints().Len() {
+			attrs = append(attrs, m.Summary().DataPoints().At(i).Attributes())
+		}
+	}
+	for i, a := range attrs {
+		if err := checkKeys(a); err != nil {
+			return fmt.Errorf("dataPoints[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func isAlnum(r rune) bool { return r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) }
+
+// readLimited reads a body of at most max bytes, gunzipping it (to at most max bytes) if it says
+// so, so that a small compressed body cannot expand without bound.
+func readLimited(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, max)
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+	case "gzip":
+		gz, err := gzip.NewReader(rd)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		rd = gz
+	default:
+		return nil, errUnsupported{"Content-Encoding " + enc + " (send gzip or none)"}
+	}
+	body, err := io.ReadAll(io.LimitReader(rd, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(body)) > max {
+		return nil, errTooLarge
+	}
+	return body, nil
+}
+
+type errUnsupported struct{ what string }
+
+func (e errUnsupported) Error() string { return "unsupported " + e.what }
+
+var errTooLarge = errors.New("body over the intake limit once decompressed")
+
+func statusOf(err error) int {
+	var mbe *http.MaxBytesError
+	var unsupported errUnsupported
+	switch {
+	case errors.As(err, &mbe), errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.As(err, &unsupported):
+		return http.StatusUnsupportedMediaType
+	}
+	return http.StatusBadRequest
+}
+
+// OTLPMetricsGRPC serves the OTLP metrics gRPC service by handing each request to the HTTP
+// handler, so that both transports share one translation path.
+type OTLPMetricsGRPC struct {
+	pmetricotlp.UnimplementedGRPCServer
+	HTTP http.Handler
+}
+
+// Export implements pmetricotlp.GRPCServer.
+func (g *OTLPMetricsGRPC) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	raw, err := req.MarshalProto()
+	if err != nil {
+		return pmetricotlp.NewExportResponse(), status.Errorf(codes.InvalidArgument, "encode request: %v", err)
+	}
+	hr := httptest.NewRequestWithContext(ctx, "POST", "/v1/metrics", bytes.NewReader(raw))
+	hr.Header.Set("Content-Type", "application/x-protobuf")
+	rec := httptest.NewRecorder()
+	g.HTTP.ServeHTTP(rec, hr)
+	switch {
+	case rec.Code < 300:
+		return pmetricotlp.NewExportResponse(), nil
+	case rec.Code == http.StatusRequestEntityTooLarge:
+		return pmetricotlp.NewExportResponse(), status.Error(codes.ResourceExhausted, strings.TrimSpace(rec.Body.String()))
+	case rec.Code < 500:
+		return pmetricotlp.NewExportResponse(), status.Error(codes.InvalidArgument, strings.TrimSpace(rec.Body.String()))
+	}
+	return pmetricotlp.NewExportResponse(), status.Error(codes.Unavailable, strings.TrimSpace(rec.Body.String()))
+}
