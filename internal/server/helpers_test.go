@@ -55,7 +55,7 @@ func newEnv(t testing.TB, tweak ...func(*config.Server)) *testEnv {
 	srv, err := New(Deps{Store: st, Hub: hub, Logger: logger, Config: c, Origin: config.Origin{}, UI: web.FS(),
 		Metrics: metrics, RemoteWrite: intake.RemoteWrite(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
 		OTLPMetrics: intake.OTLPMetrics(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
-		Alerts: &alerts.Service{Store: st, Routes: alerts.DefaultRoutes()}})
+		Alerts:      &alerts.Service{Store: st, Routes: alerts.DefaultRoutes()}})
 	if err != nil {
 		t.Fatal(err)
 	}
