@@ -107,7 +107,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 	}
 	otlpMetrics := intake.OTLPMetrics(log, reg, metrics.Storage(), c.MaxIntakeBytes)
 	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS(),
-		Metrics: metrics, RemoteWrite: intake.RemoteWrite(log, reg, metrics.Storage(), c.MaxIntakeBytes), OTLPMetrics: otlpMetrics,
+		Metrics: metrics, RemoteWrite: intake.RemoteWriteFast(log, reg, metrics.Storage(), c.MaxIntakeBytes), OTLPMetrics: otlpMetrics,
 		Alerts: &alerts.Service{Store: st, Routes: routes}})
 	if err != nil {
 		return err

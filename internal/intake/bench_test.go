@@ -2,8 +2,8 @@ package intake
 
 import (
 	"bytes"
+	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -19,10 +19,17 @@ import (
 // BenchmarkRemoteWriteIntake measures remote-write intake over loopback HTTP into the embedded
 // store: 10,000 series (100 services × 100 instances), requests of 2,000 series with one sample
 // each, as Prometheus's queue sends them, from 4 concurrent senders. Each b.N is one request.
+// "fast" is the receiver Sextant serves; "prometheus" is Prometheus's own handler, for comparison.
 // Run: go test ./internal/intake -run XXX -bench RemoteWriteIntake -benchtime 2000x
 func BenchmarkRemoteWriteIntake(b *testing.B) {
+	for name := range handlers(store(b), 1) {
+		b.Run(name, func(b *testing.B) { benchRemoteWrite(b, name) })
+	}
+}
+
+func benchRemoteWrite(b *testing.B, handler string) {
 	e := store(b)
-	srv := httptest.NewServer(RemoteWrite(slog.New(slog.DiscardHandler), nil, e.Storage(), 64<<20))
+	srv := httptest.NewServer(handlers(e, 64<<20)[handler])
 	defer srv.Close()
 	const series, perRequest = 10_000, 2_000
 	start := time.Now().Add(-time.Hour).UnixMilli()
@@ -80,6 +87,11 @@ func BenchmarkRemoteWriteIntake(b *testing.B) {
 	b.StopTimer()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
+	// Every sample sent must be stored.
+	res, err := e.Query(context.Background(), `sum(count_over_time(http_requests_total[2h]))`, time.Now())
+	if err != nil || len(res.Vector()) != 1 || int(res.Vector()[0].F) != b.N*perRequest {
+		b.Fatalf("stored %v samples of %d (%v)", res.Value, b.N*perRequest, err)
+	}
 	b.ReportMetric(float64(b.N*perRequest)/b.Elapsed().Seconds(), "samples/s")
 	b.ReportMetric(float64(after.HeapInuse)/(1<<20), "heap-MiB")
 }

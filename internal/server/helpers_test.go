@@ -53,7 +53,7 @@ func newEnv(t testing.TB, tweak ...func(*config.Server)) *testEnv {
 	}
 	t.Cleanup(func() { metrics.Close() })
 	srv, err := New(Deps{Store: st, Hub: hub, Logger: logger, Config: c, Origin: config.Origin{}, UI: web.FS(),
-		Metrics: metrics, RemoteWrite: intake.RemoteWrite(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
+		Metrics: metrics, RemoteWrite: intake.RemoteWriteFast(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
 		OTLPMetrics: intake.OTLPMetrics(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
 		Alerts:      &alerts.Service{Store: st, Routes: alerts.DefaultRoutes()}})
 	if err != nil {
