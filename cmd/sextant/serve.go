@@ -99,6 +99,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			log.Error("closing the metrics store", "err", err)
 		}
 	}()
+	sources := telemetry.NewRegistry(telemetry.Local{Metrics: metrics, Records: st})
+	remotes, err := telemetry.ParseRemotes(c.RemoteSources)
+	if err != nil {
+		return fmt.Errorf("remote-sources: %w", err)
+	}
+	for name, u := range remotes {
+		r, err := telemetry.NewRemote(name, u, telemetry.RemoteOptions{})
+		if err != nil {
+			return fmt.Errorf("remote-sources: %w", err)
+		}
+		sources.Add(telemetry.Local{Metrics: r, Records: st})
+	}
 	routes := alerts.DefaultRoutes()
 	if c.AlertRoutes != "" {
 		if routes, err = alerts.LoadRoutes(c.AlertRoutes); err != nil {
@@ -108,7 +120,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 	otlpMetrics := intake.OTLPMetrics(log, reg, metrics.Storage(), c.MaxIntakeBytes)
 	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS(),
 		Metrics: metrics, RemoteWrite: intake.RemoteWriteFast(log, reg, metrics.Storage(), c.MaxIntakeBytes), OTLPMetrics: otlpMetrics,
-		Alerts: &alerts.Service{Store: st, Routes: routes}})
+		Alerts: &alerts.Service{Store: st, Routes: routes}, Sources: sources})
 	if err != nil {
 		return err
 	}
@@ -205,3 +217,4 @@ func seedDemo(ctx context.Context, st store.Store, base string, stdout io.Writer
 		strings.TrimSuffix(base, "/"), secret, secret, strings.TrimSuffix(base, "/"))
 	return nil
 }
+

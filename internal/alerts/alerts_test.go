@@ -151,6 +151,11 @@ func TestServiceDeclaresAttachesResolvesAndDeduplicates(t *testing.T) {
 	if events[0].Actor != integration {
 		t.Fatalf("actor: %+v", events[0].Actor)
 	}
+	// Every state received is kept (the redelivered body is not), for "alerts in a window".
+	history, err := st.AlertEvents(ctx, time.Time{}, time.Now())
+	if err != nil || len(history) != 4 || history[3].Status != "resolved" || history[3].Labels["service"] != "checkout" {
+		t.Fatalf("alert history: %+v %v", history, err)
+	}
 }
 
 // FuzzDecode feeds arbitrary bodies to both webhook decoders: no panic, and every accepted alert

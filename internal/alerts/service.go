@@ -76,6 +76,11 @@ func (s *Service) Receive(ctx context.Context, actor incident.Actor, source stri
 	}
 	rep := Report{Results: []Result{}}
 	for _, a := range alerts {
+		ev := store.AlertEvent{Fingerprint: a.Fingerprint, Name: a.Name(), Status: a.Status, Labels: a.Labels, Annotations: a.Annotations,
+			StartsAt: a.StartsAt, EndsAt: a.EndsAt, Source: source, ReceivedAt: s.now()}
+		if err := s.Store.RecordAlert(ctx, ev); err != nil {
+			return rep, err
+		}
 		res, declared, err := s.handle(ctx, actor, a, newest)
 		if err != nil {
 			return rep, fmt.Errorf("alert %s (%s): %w", a.Name(), a.Fingerprint, err)

@@ -34,6 +34,8 @@ type Server struct {
 	MetricsOOOWindow time.Duration
 	MaxIntakeBytes   int64
 	OTLPGRPCListen   string
+	// RemoteSources are Prometheus-compatible APIs to query beside the embedded store.
+	RemoteSources string
 	// AlertRoutes is a YAML file of alert routes (default: pages declare, the rest attach).
 	AlertRoutes string
 	// Secrets shared with webhook senders that sign their deliveries. Never logged or shown.
@@ -55,6 +57,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MetricsRetention, "metrics-retention", 15*24*time.Hour, "how long the embedded metrics store keeps samples")
 	fs.DurationVar(&c.MetricsOOOWindow, "metrics-ooo-window", 30*time.Minute, "how late a sample may arrive, behind its series' newest, and still be stored")
 	fs.Int64Var(&c.MaxIntakeBytes, "max-intake-bytes", 32<<20, "largest telemetry intake body (remote write) accepted, in bytes")
+	fs.StringVar(&c.RemoteSources, "remote-sources", "", "Prometheus-compatible APIs to query beside the embedded store, as name=URL pairs separated by commas")
 	fs.StringVar(&c.OTLPGRPCListen, "otlp-grpc-listen", "127.0.0.1:4317", "address to serve OTLP over gRPC on (empty: off)")
 	fs.StringVar(&c.GitHubWebhookSecret, "github-webhook-secret", "", "secret of the GitHub webhook (deployment_status), for its HMAC-SHA256 signature; prefer the environment variable")
 	fs.StringVar(&c.LaunchDarklyWebhookSecret, "launchdarkly-webhook-secret", "", "secret of the LaunchDarkly webhook, for X-LD-Signature; prefer the environment variable")

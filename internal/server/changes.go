@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,12 +51,14 @@ func (s *Server) intakeChanges(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, err)
 		return
 	}
-	var batch struct {
-		Changes []json.RawMessage `json:"changes"`
-	}
+	// A body with a top-level "changes" array is a batch; anything else is one change.
+	var fields map[string]json.RawMessage
 	raws := []json.RawMessage{body}
-	if bytes.Contains(body, []byte(`"changes"`)) && json.Unmarshal(body, &batch) == nil && batch.Changes != nil {
-		raws = batch.Changes
+	if json.Unmarshal(body, &fields) == nil && fields["changes"] != nil {
+		if err := json.Unmarshal(fields["changes"], &raws); err != nil || len(fields) != 1 {
+			writeError(w, r, s.Logger, badRequest("changes", "a batch is {\"changes\": [...]} and nothing else"))
+			return
+		}
 	}
 	if len(raws) == 0 || len(raws) > 1000 {
 		writeError(w, r, s.Logger, badRequest("changes", "give from 1 to 1000 changes"))

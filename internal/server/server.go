@@ -38,6 +38,8 @@ type Deps struct {
 	RemoteWrite http.Handler
 	// OTLPMetrics receives OTLP metrics over HTTP into the embedded store.
 	OTLPMetrics http.Handler
+	// Sources are the telemetry sources by name.
+	Sources *telemetry.Registry
 	// Alerts acts on alert webhooks.
 	Alerts *alerts.Service
 	// Now is the clock; nil means time.Now.
@@ -129,6 +131,8 @@ func New(d Deps) (*Server, error) {
 		{"POST", "/api/intake/alertmanager", auth.Responder, s.alertWebhook("alertmanager")},
 		{"POST", "/api/intake/grafana", auth.Responder, s.alertWebhook("grafana")},
 
+		{"GET", "/api/sources", auth.Viewer, s.listSources},
+
 		// Changes.
 		{"GET", "/api/changes", auth.Viewer, s.listChanges},
 		{"POST", "/api/intake/changes", auth.Responder, s.intakeChanges},
@@ -215,4 +219,14 @@ func (s *Server) intake(h func() http.Handler) http.HandlerFunc {
 		}
 		h().ServeHTTP(w, r)
 	}
+}
+
+// listSources answers each telemetry source's health, asked of all at once within a few seconds:
+// one dead source shows as unavailable and never holds up the answer.
+func (s *Server) listSources(w http.ResponseWriter, r *http.Request) {
+	if s.Sources == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"sources": []telemetry.Answer{}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sources": s.Sources.Health(r.Context(), 3*time.Second)})
 }

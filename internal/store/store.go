@@ -39,6 +39,10 @@ type Store interface {
 	Delivered(ctx context.Context, key string) (bool, error)
 	// MarkDelivered records a processed delivery.
 	MarkDelivered(ctx context.Context, key string, at time.Time) error
+	// RecordAlert keeps an alert state as received.
+	RecordAlert(ctx context.Context, a AlertEvent) error
+	// AlertEvents lists the alert states received in [start, end], oldest first.
+	AlertEvents(ctx context.Context, start, end time.Time) ([]AlertEvent, error)
 	// RecordChange stores a change; false when one with the same id was already stored.
 	RecordChange(ctx context.Context, c changes.Change, now time.Time) (bool, error)
 	// Changes lists changes matching f, newest first.

@@ -1,0 +1,145 @@
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sextant-sre/sextant/internal/changes"
+	"github.com/sextant-sre/sextant/internal/store"
+)
+
+// Source is what everything downstream reads: metrics, and the changes and alerts of a window.
+// Log queries and the service dependency edges derived from traces join it with the log store
+// and the trace intake.
+type Source interface {
+	Metrics
+	// Changes lists the changes matching f, newest first.
+	Changes(ctx context.Context, f changes.Filter) ([]changes.Change, error)
+	// Alerts lists the alert states received in [start, end], oldest first.
+	Alerts(ctx context.Context, start, end time.Time) ([]store.AlertEvent, error)
+}
+
+// Records is where Sextant keeps the changes and alerts it received.
+type Records interface {
+	Changes(ctx context.Context, f changes.Filter) ([]changes.Change, error)
+	AlertEvents(ctx context.Context, start, end time.Time) ([]store.AlertEvent, error)
+}
+
+// Local is a Source made of a metrics source and Sextant's own records of changes and alerts
+// (which no Prometheus-compatible store holds).
+type Local struct {
+	Metrics
+	Records Records
+}
+
+// Changes implements Source.
+func (l Local) Changes(ctx context.Context, f changes.Filter) ([]changes.Change, error) {
+	return l.Records.Changes(ctx, f)
+}
+
+// Alerts implements Source.
+func (l Local) Alerts(ctx context.Context, start, end time.Time) ([]store.AlertEvent, error) {
+	return l.Records.AlertEvents(ctx, start, end)
+}
+
+// Registry holds the configured sources by name; "embedded" is always there.
+type Registry struct {
+	mu      sync.RWMutex
+	sources map[string]Source
+}
+
+// NewRegistry returns a registry holding the given sources.
+func NewRegistry(sources ...Source) *Registry {
+	r := &Registry{sources: map[string]Source{}}
+	for _, s := range sources {
+		r.Add(s)
+	}
+	return r
+}
+
+// Add adds (or replaces) a source.
+func (r *Registry) Add(s Source) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sources[s.Name()] = s
+}
+
+// Get returns a source by name.
+func (r *Registry) Get(name string) (Source, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s, ok := r.sources[name]
+	return s, ok
+}
+
+// Names lists the sources, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.sources))
+	for n := range r.sources {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Health asks every source a trivial query, all at once, within timeout: a dead source shows as
+// unavailable with its reason, and never holds up the others.
+func (r *Registry) Health(ctx context.Context, timeout time.Duration) []Answer {
+	names := r.Names()
+	out := make([]Answer, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		s, _ := r.Get(n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			res, err := s.Query(cctx, "vector(1)", time.Now())
+			switch {
+			case err != nil:
+				out[i] = Answer{Source: n, Status: Unavailable, Reason: err.Error()}
+			default:
+				out[i] = res.Answer
+				out[i].Source = n
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// ParseRemotes reads the remote sources setting: comma-separated name=URL pairs
+// ("prom=http://prometheus:9090,vm=http://victoria:8428").
+func ParseRemotes(setting string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, part := range strings.Split(setting, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, raw, ok := strings.Cut(part, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("remote source %q: want name=URL", part)
+		}
+		if name == "embedded" {
+			return nil, fmt.Errorf("remote source %q: the name embedded is taken by Sextant's own store", part)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("remote source %q: the name is given twice", name)
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("remote source %s: %q is not an http(s) URL", name, raw)
+		}
+		out[name] = raw
+	}
+	return out, nil
+}
