@@ -217,4 +217,3 @@ func seedDemo(ctx context.Context, st store.Store, base string, stdout io.Writer
 		strings.TrimSuffix(base, "/"), secret, secret, strings.TrimSuffix(base, "/"))
 	return nil
 }
-
