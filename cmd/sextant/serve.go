@@ -23,6 +23,7 @@ import (
 	"github.com/sextant-sre/sextant/internal/incident"
 	"github.com/sextant-sre/sextant/internal/intake"
 	"github.com/sextant-sre/sextant/internal/live"
+	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/server"
 	"github.com/sextant-sre/sextant/internal/store"
 	"github.com/sextant-sre/sextant/internal/telemetry"
@@ -99,7 +100,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			log.Error("closing the metrics store", "err", err)
 		}
 	}()
-	sources := telemetry.NewRegistry(telemetry.Local{Metrics: metrics, Records: st})
+	logs, err := logstore.Open(filepath.Join(c.DataDir, "logs"), logstore.Options{Retention: c.LogRetention, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := logs.Close(); err != nil {
+			log.Error("closing the log store", "err", err)
+		}
+	}()
+	sources := telemetry.NewRegistry(telemetry.Local{Metrics: metrics, Records: st, LogStore: logs})
 	remotes, err := telemetry.ParseRemotes(c.RemoteSources)
 	if err != nil {
 		return fmt.Errorf("remote-sources: %w", err)
@@ -120,6 +130,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 	otlpMetrics := intake.OTLPMetrics(log, reg, metrics.Storage(), c.MaxIntakeBytes)
 	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS(),
 		Metrics: metrics, RemoteWrite: intake.RemoteWriteFast(log, reg, metrics.Storage(), c.MaxIntakeBytes), OTLPMetrics: otlpMetrics,
+		Logs: logs, OTLPLogs: intake.OTLPLogs(logs, c.MaxIntakeBytes),
 		Alerts: &alerts.Service{Store: st, Routes: routes}, Sources: sources})
 	if err != nil {
 		return err
@@ -155,7 +166,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			ln.Close()
 			return fmt.Errorf("listen for OTLP gRPC on %s: %w", c.OTLPGRPCListen, err)
 		}
-		gs := intake.NewGRPCServer(st, int(c.MaxIntakeBytes), otlpMetrics)
+		gs := intake.NewGRPCServer(st, int(c.MaxIntakeBytes), otlpMetrics, logs)
 		go func() {
 			if err := gs.Serve(gln); err != nil {
 				errc <- fmt.Errorf("OTLP gRPC: %w", err)

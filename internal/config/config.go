@@ -32,6 +32,7 @@ type Server struct {
 	// The embedded metrics store.
 	MetricsRetention time.Duration
 	MetricsOOOWindow time.Duration
+	LogRetention     time.Duration
 	MaxIntakeBytes   int64
 	OTLPGRPCListen   string
 	// RemoteSources are Prometheus-compatible APIs to query beside the embedded store.
@@ -55,6 +56,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", false, "mark the session cookie Secure (set when served over HTTPS, also behind a proxy)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "URL users reach Sextant at, for links (default: from --listen)")
 	fs.DurationVar(&c.MetricsRetention, "metrics-retention", 15*24*time.Hour, "how long the embedded metrics store keeps samples")
+	fs.DurationVar(&c.LogRetention, "log-retention", 7*24*time.Hour, "how long the embedded log store keeps lines")
 	fs.DurationVar(&c.MetricsOOOWindow, "metrics-ooo-window", 30*time.Minute, "how late a sample may arrive, behind its series' newest, and still be stored")
 	fs.Int64Var(&c.MaxIntakeBytes, "max-intake-bytes", 32<<20, "largest telemetry intake body (remote write) accepted, in bytes")
 	fs.StringVar(&c.RemoteSources, "remote-sources", "", "Prometheus-compatible APIs to query beside the embedded store, as name=URL pairs separated by commas")
@@ -86,6 +88,8 @@ func (c *Server) Validate() error {
 		return errors.New("data-dir: is required")
 	case c.MetricsRetention < time.Hour:
 		return fmt.Errorf("metrics-retention: %s is below the minimum of 1h", c.MetricsRetention)
+	case c.LogRetention < time.Hour:
+		return fmt.Errorf("log-retention: %s is below the minimum of 1h", c.LogRetention)
 	case c.MetricsOOOWindow < 0:
 		return errors.New("metrics-ooo-window: must not be negative")
 	case c.MaxIntakeBytes < 1024:

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/sextant-sre/sextant/internal/auth"
+	"github.com/sextant-sre/sextant/internal/logstore"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -14,11 +16,15 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// NewGRPCServer serves OTLP over gRPC. Every call needs the metadata "authorization: Bearer
-// sxt_…" of a token with the responder role. maxBytes bounds one message.
-func NewGRPCServer(tokens auth.Store, maxBytes int, metrics http.Handler) *grpc.Server {
+// NewGRPCServer serves OTLP metrics (and logs, when logs is not nil) over gRPC. Every call needs
+// the metadata "authorization: Bearer sxt_…" of a token with the responder role. maxBytes bounds
+// one message.
+func NewGRPCServer(tokens auth.Store, maxBytes int, metrics http.Handler, logs *logstore.Store) *grpc.Server {
 	s := grpc.NewServer(grpc.MaxRecvMsgSize(maxBytes), grpc.UnaryInterceptor(authenticate(tokens)))
 	pmetricotlp.RegisterGRPCServer(s, &OTLPMetricsGRPC{HTTP: metrics})
+	if logs != nil {
+		plogotlp.RegisterGRPCServer(s, &OTLPLogsGRPC{Store: logs})
+	}
 	return s
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/sextant-sre/sextant/internal/incident"
 	"github.com/sextant-sre/sextant/internal/intake"
 	"github.com/sextant-sre/sextant/internal/live"
+	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/store"
 	"github.com/sextant-sre/sextant/internal/telemetry"
 	"github.com/sextant-sre/sextant/internal/web"
@@ -52,10 +53,16 @@ func newEnv(t testing.TB, tweak ...func(*config.Server)) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { metrics.Close() })
+	logs, err := logstore.Open(t.TempDir(), logstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logs.Close() })
 	srv, err := New(Deps{Store: st, Hub: hub, Logger: logger, Config: c, Origin: config.Origin{}, UI: web.FS(),
 		Metrics: metrics, RemoteWrite: intake.RemoteWriteFast(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
 		OTLPMetrics: intake.OTLPMetrics(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
-		Alerts:      &alerts.Service{Store: st, Routes: alerts.DefaultRoutes()}})
+		Logs:        logs, OTLPLogs: intake.OTLPLogs(logs, c.MaxIntakeBytes),
+		Alerts: &alerts.Service{Store: st, Routes: alerts.DefaultRoutes()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/config"
 	"github.com/sextant-sre/sextant/internal/live"
+	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/promapi"
 	"github.com/sextant-sre/sextant/internal/store"
 	"github.com/sextant-sre/sextant/internal/telemetry"
@@ -38,6 +39,9 @@ type Deps struct {
 	RemoteWrite http.Handler
 	// OTLPMetrics receives OTLP metrics over HTTP into the embedded store.
 	OTLPMetrics http.Handler
+	// Logs is the embedded log store; OTLPLogs receives OTLP logs over HTTP into it.
+	Logs     *logstore.Store
+	OTLPLogs http.Handler
 	// Sources are the telemetry sources by name.
 	Sources *telemetry.Registry
 	// Alerts acts on alert webhooks.
@@ -126,6 +130,9 @@ func New(d Deps) (*Server, error) {
 		{"GET", "/api/v1/label/{name}/values", auth.Viewer, s.prom(prom.LabelValues)},
 		{"POST", "/api/v1/write", auth.Responder, s.intake(func() http.Handler { return s.RemoteWrite })},
 		{"POST", "/v1/metrics", auth.Responder, s.intake(func() http.Handler { return s.OTLPMetrics })},
+		{"POST", "/v1/logs", auth.Responder, s.intake(func() http.Handler { return s.OTLPLogs })},
+		{"GET", "/api/logs", auth.Viewer, s.queryLogs},
+		{"GET", "/api/logs/patterns", auth.Viewer, s.logPatterns},
 
 		// Alert webhooks.
 		{"POST", "/api/intake/alertmanager", auth.Responder, s.alertWebhook("alertmanager")},
@@ -214,7 +221,7 @@ func (s *Server) prom(h func(http.ResponseWriter, *http.Request)) http.HandlerFu
 func (s *Server) intake(h func() http.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if h() == nil {
-			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no metrics store is configured"})
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no store is configured for this intake"})
 			return
 		}
 		h().ServeHTTP(w, r)

@@ -10,14 +10,16 @@ import (
 	"time"
 
 	"github.com/sextant-sre/sextant/internal/changes"
+	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/store"
 )
 
-// Source is what everything downstream reads: metrics, and the changes and alerts of a window.
-// Log queries and the service dependency edges derived from traces join it with the log store
-// and the trace intake.
+// Source is what everything downstream reads: metrics, logs, and the changes and alerts of a
+// window. The service dependency edges derived from traces join it with the trace intake.
 type Source interface {
 	Metrics
+	// Logs selects log lines (newest first); a source without logs answers unavailable.
+	Logs(ctx context.Context, q logstore.Query) (LogResult, error)
 	// Changes lists the changes matching f, newest first.
 	Changes(ctx context.Context, f changes.Filter) ([]changes.Change, error)
 	// Alerts lists the alert states received in [start, end], oldest first.
@@ -30,11 +32,30 @@ type Records interface {
 	AlertEvents(ctx context.Context, start, end time.Time) ([]store.AlertEvent, error)
 }
 
-// Local is a Source made of a metrics source and Sextant's own records of changes and alerts
-// (which no Prometheus-compatible store holds).
+// LogResult is the answer to a log query.
+type LogResult struct {
+	Answer
+	Lines []logstore.Line
+}
+
+// Local is a Source made of a metrics source, Sextant's own records of changes and alerts (which
+// no Prometheus-compatible store holds) and, if set, the embedded log store.
 type Local struct {
 	Metrics
-	Records Records
+	Records  Records
+	LogStore *logstore.Store
+}
+
+// Logs implements Source.
+func (l Local) Logs(ctx context.Context, q logstore.Query) (LogResult, error) {
+	if l.LogStore == nil {
+		return LogResult{Answer: Answer{Source: l.Name(), Status: Unavailable, Reason: "this source holds no logs"}}, nil
+	}
+	lines, err := l.LogStore.Select(ctx, q)
+	if err != nil {
+		return LogResult{Answer: Answer{Source: l.Name(), Status: Unavailable, Reason: err.Error()}}, nil
+	}
+	return LogResult{Answer: Answer{Source: l.Name(), Status: OK}, Lines: lines}, nil
 }
 
 // Changes implements Source.

@@ -1,0 +1,129 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/sextant-sre/sextant/internal/logstore"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// streamLabels are the resource attributes that name a log stream, and the label each becomes.
+var streamLabels = [][2]string{
+	{"service.name", "service"}, {"service.namespace", "namespace"}, {"service.instance.id", "instance"},
+	{"deployment.environment", "environment"}, {"deployment.environment.name", "environment"},
+	{"k8s.pod.name", "pod"}, {"k8s.container.name", "container"}, {"host.name", "host"},
+}
+
+// LogLines turns OTLP logs into log store lines: the resource names the stream, the severity
+// number (or text) gives the severity.
+func LogLines(ld plog.Logs, now time.Time) []logstore.Line {
+	var out []logstore.Line
+	rls := ld.ResourceLogs()
+	for i := range rls.Len() {
+		rl := rls.At(i)
+		b := labels.NewScratchBuilder(4)
+		attrs := rl.Resource().Attributes()
+		for _, sl := range streamLabels {
+			if v, ok := attrs.Get(sl[0]); ok && v.AsString() != "" {
+				b.Add(sl[1], v.AsString())
+			}
+		}
+		b.Sort()
+		stream := b.Labels()
+		if stream.IsEmpty() {
+			stream = labels.FromStrings("service", "unknown")
+		}
+		sls := rl.ScopeLogs()
+		for j := range sls.Len() {
+			lrs := sls.At(j).LogRecords()
+			for k := range lrs.Len() {
+				lr := lrs.At(k)
+				at := lr.Timestamp().AsTime()
+				if lr.Timestamp() == 0 {
+					at = lr.ObservedTimestamp().AsTime()
+				}
+				if lr.Timestamp() == 0 && lr.ObservedTimestamp() == 0 {
+					at = now
+				}
+				sev := logstore.FromOTel(int32(lr.SeverityNumber()))
+				if sev == logstore.Unspecified && lr.SeverityText() != "" {
+					sev, _ = logstore.ParseSeverity(strings.TrimSuffix(strings.ToLower(lr.SeverityText()), "ing"))
+				}
+				line := logstore.Line{Time: at.UTC(), Labels: stream, Severity: sev, Body: lr.Body().AsString()}
+				if tid := lr.TraceID(); !tid.IsEmpty() {
+					line.TraceID = tid.String()
+				}
+				out = append(out, line)
+			}
+		}
+	}
+	return out
+}
+
+// OTLPLogs returns a handler for OTLP logs over HTTP (protobuf or JSON, optionally gzip) into
+// the log store, answering in the request's content type as OTLP asks.
+func OTLPLogs(store *logstore.Store, maxBytes int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if mt != "application/x-protobuf" && mt != "application/json" {
+			http.Error(w, "unsupported Content-Type: send application/x-protobuf or application/json", http.StatusUnsupportedMediaType)
+			return
+		}
+		body, err := readLimited(w, r, maxBytes)
+		if err != nil {
+			http.Error(w, err.Error(), statusOf(err))
+			return
+		}
+		req := plogotlp.NewExportRequest()
+		if mt == "application/json" {
+			err = req.UnmarshalJSON(body)
+		} else {
+			err = req.UnmarshalProto(body)
+		}
+		if err != nil {
+			http.Error(w, "not an OTLP logs request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := store.Append(LogLines(req.Logs(), time.Now())); err != nil {
+			http.Error(w, "store logs: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		resp := plogotlp.NewExportResponse()
+		var out []byte
+		if mt == "application/json" {
+			out, err = resp.MarshalJSON()
+		} else {
+			out, err = resp.MarshalProto()
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", mt)
+		_, _ = bytes.NewReader(out).WriteTo(w)
+	})
+}
+
+// OTLPLogsGRPC serves the OTLP logs gRPC service into the log store.
+type OTLPLogsGRPC struct {
+	plogotlp.UnimplementedGRPCServer
+	Store *logstore.Store
+}
+
+// Export implements plogotlp.GRPCServer.
+func (g *OTLPLogsGRPC) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	if err := g.Store.Append(LogLines(req.Logs(), time.Now())); err != nil {
+		return plogotlp.NewExportResponse(), status.Error(codes.Unavailable, fmt.Sprintf("store logs: %v", err))
+	}
+	return plogotlp.NewExportResponse(), nil
+}

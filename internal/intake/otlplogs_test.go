@@ -1,0 +1,60 @@
+package intake
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sextant-sre/sextant/internal/logstore"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+)
+
+func logsRequest(t testing.TB) []byte {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "checkout")
+	rl.Resource().Attributes().PutStr("k8s.pod.name", "checkout-7d9f")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 4, 6, 14, 2, 0, 0, time.UTC)))
+	lr.SetSeverityText("Warning")
+	lr.Body().SetStr("pool exhausted")
+	raw, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestLogLines(t *testing.T) {
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(logsRequest(t)); err != nil {
+		t.Fatal(err)
+	}
+	lines := LogLines(req.Logs(), time.Now())
+	if len(lines) != 1 || lines[0].Labels.Get("service") != "checkout" || lines[0].Labels.Get("pod") != "checkout-7d9f" ||
+		lines[0].Severity != logstore.Warn || lines[0].Body != "pool exhausted" {
+		t.Fatalf("%+v", lines)
+	}
+}
+
+// FuzzOTLPLogs feeds arbitrary bodies to the OTLP logs receiver: no panic and no server error.
+func FuzzOTLPLogs(f *testing.F) {
+	f.Add(logsRequest(f), false)
+	f.Add([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"},"severityNumber":17}]}]}]}`), true)
+	ls, err := logstore.Open(f.TempDir(), logstore.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer ls.Close()
+	h := OTLPLogs(ls, 1<<20)
+	f.Fuzz(func(t *testing.T, body []byte, asJSON bool) {
+		ctype := "application/x-protobuf"
+		if asJSON {
+			ctype = "application/json"
+		}
+		if rec := postOTLP(h, body, ctype, ""); rec.Code >= 500 {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	})
+}

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sextant-sre/sextant/internal/logstore"
+	"github.com/sextant-sre/sextant/internal/telemetry"
+)
+
+// logQuery reads a log query from the URL: from and to (default the last hour), selector
+// ({service="checkout"}), severity (the least kept), q (text, case-insensitive), template, limit.
+func (s *Server) logQuery(r *http.Request) (logstore.Query, error) {
+	v := r.URL.Query()
+	q := logstore.Query{End: s.Now(), Contains: v.Get("q"), Fold: true}
+	q.Start = q.End.Add(-time.Hour)
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &q.Start}, {"to", &q.End}} {
+		if raw := v.Get(p.name); raw != "" {
+			t, err := time.Parse(time.RFC3339Nano, raw)
+			if err != nil {
+				return q, badRequest(p.name, "%q is not an RFC 3339 time", raw)
+			}
+			*p.dst = t
+		}
+	}
+	if sel := v.Get("selector"); sel != "" {
+		ms, err := telemetry.ParseSelectors([]string{sel})
+		if err != nil {
+			return q, badRequest("selector", "%v", err)
+		}
+		q.Matchers = ms[0]
+	}
+	if sev := v.Get("severity"); sev != "" {
+		level, err := logstore.ParseSeverity(sev)
+		if err != nil {
+			return q, badRequest("severity", "%v", err)
+		}
+		q.MinSeverity = level
+	}
+	for _, t := range v["template"] {
+		id, err := strconv.ParseUint(t, 10, 32)
+		if err != nil {
+			return q, badRequest("template", "%q is not a template id", t)
+		}
+		q.Templates = append(q.Templates, uint32(id))
+	}
+	var err error
+	q.Limit, err = intParam(v.Get("limit"), "limit", 1000, 10000)
+	return q, err
+}
+
+type logLine struct {
+	Time     time.Time         `json:"time"`
+	Labels   map[string]string `json:"labels"`
+	Severity string            `json:"severity"`
+	Template uint32            `json:"template"`
+	Body     string            `json:"body"`
+	TraceID  string            `json:"trace_id,omitempty"`
+}
+
+func (s *Server) queryLogs(w http.ResponseWriter, r *http.Request) {
+	if s.Logs == nil {
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no log store is configured"})
+		return
+	}
+	q, err := s.logQuery(r)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	lines, err := s.Logs.Select(r.Context(), q)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	out := make([]logLine, len(lines))
+	for i, l := range lines {
+		out[i] = logLine{Time: l.Time, Labels: l.Labels.Map(), Severity: l.Severity.String(), Template: l.Template, Body: l.Body, TraceID: l.TraceID}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"lines": out, "from": q.Start, "to": q.End})
+}
+
+func (s *Server) logPatterns(w http.ResponseWriter, r *http.Request) {
+	if s.Logs == nil {
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no log store is configured"})
+		return
+	}
+	q, err := s.logQuery(r)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	pats, err := s.Logs.Patterns(r.Context(), q)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	if len(pats) > q.Limit {
+		pats = pats[:q.Limit]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"patterns": pats, "from": q.Start, "to": q.End})
+}

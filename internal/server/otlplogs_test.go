@@ -1,0 +1,99 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/sextant-sre/sextant/internal/auth"
+	"github.com/sextant-sre/sextant/internal/intake"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	otellog "go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/resource"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+)
+
+// emitLogs writes lines with the OpenTelemetry Go SDK's logger and flushes them through exporter.
+func emitLogs(t *testing.T, exporter sdklog.Exporter, service string, bodies ...string) error {
+	t.Helper()
+	res := resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(service), semconv.ServiceInstanceID(service+"-0"),
+		attribute.String("deployment.environment", "prod"))
+	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(exporter)))
+	logger := lp.Logger("test")
+	for i, b := range bodies {
+		var rec otellog.Record
+		rec.SetTimestamp(time.Now().Add(time.Duration(i-len(bodies)) * time.Second))
+		rec.SetSeverity(otellog.SeverityError)
+		rec.SetBody(attribute.StringValue(b))
+		logger.Emit(context.Background(), rec)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := lp.ForceFlush(ctx)
+	lp.Shutdown(ctx)
+	return err
+}
+
+type logsAnswer struct {
+	Lines []logLine `json:"lines"`
+}
+
+// TestOTLPLogsFromTheSDKOverHTTPAndGRPC sends logs with the OpenTelemetry Go SDK's exporters over
+// HTTP and gRPC, and reads them back by stream, severity, text and pattern.
+func TestOTLPLogsFromTheSDKOverHTTPAndGRPC(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	bearer := map[string]string{"Authorization": "Bearer " + e.tokens[auth.Responder]}
+	httpExp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(e.http.URL+"/v1/logs"), otlploghttp.WithHeaders(bearer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emitLogs(t, httpExp, "checkout", "dial tcp 10.0.0.7:11211: bind: address already in use",
+		"dial tcp 10.0.3.9:11211: bind: address already in use", "payment 4411 declined"); err != nil {
+		t.Fatalf("OTLP logs over HTTP: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := intake.NewGRPCServer(e.store, 4<<20, e.srv.OTLPMetrics, e.srv.Logs)
+	go gs.Serve(ln)
+	defer gs.Stop()
+	grpcExp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(ln.Addr().String()), otlploggrpc.WithInsecure(), otlploggrpc.WithHeaders(bearer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emitLogs(t, grpcExp, "search", "index shard 3 unavailable"); err != nil {
+		t.Fatalf("OTLP logs over gRPC: %v", err)
+	}
+
+	var got logsAnswer
+	code, raw := e.do("GET", "/api/logs?selector="+url.QueryEscape(`{service="checkout"}`)+"&severity=error&q=BIND", auth.Viewer, nil, &got)
+	if code != 200 || len(got.Lines) != 2 || got.Lines[0].Labels["environment"] != "prod" || got.Lines[0].Labels["instance"] != "checkout-0" || got.Lines[0].Severity != "error" {
+		t.Fatalf("checkout bind errors: %d %s", code, raw)
+	}
+	e.do("GET", "/api/logs?selector="+url.QueryEscape(`{service="search"}`), auth.Viewer, nil, &got)
+	if len(got.Lines) != 1 || got.Lines[0].Body != "index shard 3 unavailable" {
+		t.Fatalf("search logs: %+v", got)
+	}
+	var pats struct {
+		Patterns []struct {
+			Count   int
+			Example string
+		}
+	}
+	e.do("GET", "/api/logs/patterns?selector="+url.QueryEscape(`{service="checkout"}`), auth.Viewer, nil, &pats)
+	if len(pats.Patterns) != 2 || pats.Patterns[0].Count != 2 {
+		t.Fatalf("patterns: %+v", pats)
+	}
+	for _, bad := range []string{"severity=loud", "selector=" + url.QueryEscape("{service="), "from=yesterday", "template=x"} {
+		if code, _ := e.do("GET", "/api/logs?"+bad, auth.Viewer, nil, nil); code != 400 {
+			t.Errorf("%s: %d", bad, code)
+		}
+	}
+}
