@@ -91,7 +91,9 @@ type Store struct {
 
 	mu      sync.RWMutex
 	streams *streamTable
-	open    *builder // the chunk being filled
+	// open holds the chunk being filled for each stream: a chunk holds one stream, so a query
+	// for a few streams reads only their chunks.
+	open    map[uint32]*builder
 	parts   map[int64]*partition
 	closed  bool
 	stop    chan struct{}
@@ -122,7 +124,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{dir: dir, opt: opt, streams: st, open: newBuilder(), parts: map[int64]*partition{},
+	s := &Store{dir: dir, opt: opt, streams: st, open: map[uint32]*builder{}, parts: map[int64]*partition{},
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.load(); err != nil {
 		st.close()
@@ -151,9 +153,14 @@ func (s *Store) Append(lines []Line) error {
 		if tmpl == 0 {
 			tmpl = s.opt.Templater(l.Body)
 		}
-		s.open.add(l.Time.UnixNano(), id, l.Severity, tmpl, l.Body, l.TraceID)
-		if s.open.len() >= s.opt.ChunkLines {
-			if err := s.sealLocked(); err != nil {
+		b := s.open[id]
+		if b == nil {
+			b = newBuilder()
+			s.open[id] = b
+		}
+		b.add(l.Time.UnixNano(), id, l.Severity, tmpl, l.Body, l.TraceID)
+		if b.len() >= s.opt.ChunkLines {
+			if err := s.sealLocked(id); err != nil {
 				return err
 			}
 		}
@@ -161,19 +168,29 @@ func (s *Store) Append(lines []Line) error {
 	return nil
 }
 
-// Flush seals the open chunk to disk.
+// Flush seals the open chunks to disk.
 func (s *Store) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sealLocked()
+	return s.sealAllLocked()
 }
 
-// sealLocked writes the open chunk into the partitions of its lines' hours.
-func (s *Store) sealLocked() error {
-	if s.open.len() == 0 {
+func (s *Store) sealAllLocked() error {
+	for id := range s.open {
+		if err := s.sealLocked(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sealLocked writes a stream's open chunk into the partitions of its lines' hours.
+func (s *Store) sealLocked(id uint32) error {
+	open := s.open[id]
+	if open == nil || open.len() == 0 {
 		return nil
 	}
-	for hour, b := range s.open.splitByHour() {
+	for hour, b := range open.splitByHour() {
 		p := s.parts[hour]
 		if p == nil {
 			var err error
@@ -186,7 +203,7 @@ func (s *Store) sealLocked() error {
 			return err
 		}
 	}
-	s.open = newBuilder()
+	delete(s.open, id)
 	return nil
 }
 
@@ -229,7 +246,7 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		return nil
 	}
-	err := s.sealLocked()
+	err := s.sealAllLocked()
 	s.closed = true
 	s.mu.Unlock()
 	close(s.stop)
@@ -324,7 +341,12 @@ func (s *Store) scan(ctx context.Context, q Query, fn func(Line) bool) error {
 		return ErrClosed
 	}
 	ids := s.streams.matching(q.Matchers)
-	open := s.open.build() // a snapshot of the lines not yet sealed
+	var open []*chunk // a snapshot of the lines not yet sealed
+	for id, b := range s.open {
+		if ids == nil || ids[id] {
+			open = append(open, b.build())
+		}
+	}
 	var parts []*partition
 	for hour, p := range s.parts {
 		if hour*1e9 <= q.End.UnixNano() && (hour+3600)*1e9 > q.Start.UnixNano() {
@@ -335,8 +357,10 @@ func (s *Store) scan(ctx context.Context, q Query, fn func(Line) bool) error {
 	s.mu.RUnlock()
 
 	f := newFilter(q, ids)
-	if err := open.scan(f, labelsOf, fn); err != nil {
-		return err
+	for _, c := range open {
+		if err := c.scan(f, labelsOf, fn); err != nil {
+			return err
+		}
 	}
 	for _, p := range parts {
 		if err := ctx.Err(); err != nil {
