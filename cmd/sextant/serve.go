@@ -25,6 +25,7 @@ import (
 	"github.com/sextant-sre/sextant/internal/live"
 	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/server"
+	"github.com/sextant-sre/sextant/internal/servicegraph"
 	"github.com/sextant-sre/sextant/internal/store"
 	"github.com/sextant-sre/sextant/internal/telemetry"
 	"github.com/sextant-sre/sextant/internal/web"
@@ -121,6 +122,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 		}
 		sources.Add(telemetry.Local{Metrics: r, Records: st})
 	}
+	graph := servicegraph.New(c.SpanWindow)
+	graphCtx, stopGraph := context.WithCancel(context.Background())
+	defer stopGraph()
+	go graph.Run(graphCtx, metrics.Storage(), 15*time.Second, func(err error) { log.Error("service graph", "err", err) })
 	routes := alerts.DefaultRoutes()
 	if c.AlertRoutes != "" {
 		if routes, err = alerts.LoadRoutes(c.AlertRoutes); err != nil {
@@ -130,7 +135,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 	otlpMetrics := intake.OTLPMetrics(log, reg, metrics.Storage(), c.MaxIntakeBytes)
 	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS(),
 		Metrics: metrics, RemoteWrite: intake.RemoteWriteFast(log, reg, metrics.Storage(), c.MaxIntakeBytes), OTLPMetrics: otlpMetrics,
-		Logs: logs, OTLPLogs: intake.OTLPLogs(logs, c.MaxIntakeBytes),
+		Logs: logs, OTLPLogs: intake.OTLPLogs(logs, c.MaxIntakeBytes), OTLPTraces: intake.OTLPTraces(graph, c.MaxIntakeBytes),
 		Alerts: &alerts.Service{Store: st, Routes: routes}, Sources: sources})
 	if err != nil {
 		return err
@@ -166,7 +171,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			ln.Close()
 			return fmt.Errorf("listen for OTLP gRPC on %s: %w", c.OTLPGRPCListen, err)
 		}
-		gs := intake.NewGRPCServer(st, int(c.MaxIntakeBytes), otlpMetrics, logs)
+		gs := intake.NewGRPCServer(st, int(c.MaxIntakeBytes), otlpMetrics, logs, graph)
 		go func() {
 			if err := gs.Serve(gln); err != nil {
 				errc <- fmt.Errorf("OTLP gRPC: %w", err)

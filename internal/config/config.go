@@ -33,6 +33,7 @@ type Server struct {
 	MetricsRetention time.Duration
 	MetricsOOOWindow time.Duration
 	LogRetention     time.Duration
+	SpanWindow       time.Duration
 	MaxIntakeBytes   int64
 	OTLPGRPCListen   string
 	// RemoteSources are Prometheus-compatible APIs to query beside the embedded store.
@@ -56,6 +57,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", false, "mark the session cookie Secure (set when served over HTTPS, also behind a proxy)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "URL users reach Sextant at, for links (default: from --listen)")
 	fs.DurationVar(&c.MetricsRetention, "metrics-retention", 15*24*time.Hour, "how long the embedded metrics store keeps samples")
+	fs.DurationVar(&c.SpanWindow, "span-window", 2*time.Minute, "how long raw spans are held for the service graph to pair parents and children")
 	fs.DurationVar(&c.LogRetention, "log-retention", 7*24*time.Hour, "how long the embedded log store keeps lines")
 	fs.DurationVar(&c.MetricsOOOWindow, "metrics-ooo-window", 30*time.Minute, "how late a sample may arrive, behind its series' newest, and still be stored")
 	fs.Int64Var(&c.MaxIntakeBytes, "max-intake-bytes", 32<<20, "largest telemetry intake body (remote write) accepted, in bytes")

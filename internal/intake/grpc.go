@@ -8,22 +8,27 @@ import (
 
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/logstore"
+	"github.com/sextant-sre/sextant/internal/servicegraph"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
-// NewGRPCServer serves OTLP metrics (and logs, when logs is not nil) over gRPC. Every call needs
+// NewGRPCServer serves OTLP metrics (and logs and traces, when their stores are not nil) over gRPC. Every call needs
 // the metadata "authorization: Bearer sxt_…" of a token with the responder role. maxBytes bounds
 // one message.
-func NewGRPCServer(tokens auth.Store, maxBytes int, metrics http.Handler, logs *logstore.Store) *grpc.Server {
+func NewGRPCServer(tokens auth.Store, maxBytes int, metrics http.Handler, logs *logstore.Store, graph *servicegraph.Graph) *grpc.Server {
 	s := grpc.NewServer(grpc.MaxRecvMsgSize(maxBytes), grpc.UnaryInterceptor(authenticate(tokens)))
 	pmetricotlp.RegisterGRPCServer(s, &OTLPMetricsGRPC{HTTP: metrics})
 	if logs != nil {
 		plogotlp.RegisterGRPCServer(s, &OTLPLogsGRPC{Store: logs})
+	}
+	if graph != nil {
+		ptraceotlp.RegisterGRPCServer(s, &OTLPTracesGRPC{Graph: graph})
 	}
 	return s
 }

@@ -211,7 +211,7 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
 			"listen": c.Listen, "data-dir": c.DataDir, "log-level": c.LogLevel, "log-format": c.LogFormat,
 			"max-body-bytes": c.MaxBodyBytes, "session-ttl": c.SessionTTL.String(), "shutdown-timeout": c.ShutdownTimeout.String(),
 			"cookie-secure": c.CookieSecure, "public-url": c.PublicURL, "config": c.ConfigFile,
-			"metrics-retention": c.MetricsRetention.String(), "metrics-ooo-window": c.MetricsOOOWindow.String(), "log-retention": c.LogRetention.String(), "max-intake-bytes": c.MaxIntakeBytes, "alert-routes": c.AlertRoutes, "otlp-grpc-listen": c.OTLPGRPCListen, "remote-sources": c.RemoteSources,
+			"metrics-retention": c.MetricsRetention.String(), "metrics-ooo-window": c.MetricsOOOWindow.String(), "log-retention": c.LogRetention.String(), "span-window": c.SpanWindow.String(), "max-intake-bytes": c.MaxIntakeBytes, "alert-routes": c.AlertRoutes, "otlp-grpc-listen": c.OTLPGRPCListen, "remote-sources": c.RemoteSources,
 			"github-webhook-secret": redacted(c.GitHubWebhookSecret), "launchdarkly-webhook-secret": redacted(c.LaunchDarklyWebhookSecret),
 		},
 		"origin": s.Origin,

@@ -20,6 +20,7 @@ import (
 	"github.com/sextant-sre/sextant/internal/intake"
 	"github.com/sextant-sre/sextant/internal/live"
 	"github.com/sextant-sre/sextant/internal/logstore"
+	"github.com/sextant-sre/sextant/internal/servicegraph"
 	"github.com/sextant-sre/sextant/internal/store"
 	"github.com/sextant-sre/sextant/internal/telemetry"
 	"github.com/sextant-sre/sextant/internal/web"
@@ -28,6 +29,7 @@ import (
 // testEnv is a real server over a real SQLite file, served by httptest on loopback.
 type testEnv struct {
 	t      testing.TB
+	graph  *servicegraph.Graph
 	srv    *Server
 	http   *httptest.Server
 	store  *store.SQLite
@@ -58,17 +60,19 @@ func newEnv(t testing.TB, tweak ...func(*config.Server)) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { logs.Close() })
+	graph := servicegraph.New(time.Minute)
 	srv, err := New(Deps{Store: st, Hub: hub, Logger: logger, Config: c, Origin: config.Origin{}, UI: web.FS(),
 		Metrics: metrics, RemoteWrite: intake.RemoteWriteFast(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
 		OTLPMetrics: intake.OTLPMetrics(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
-		Logs:        logs, OTLPLogs: intake.OTLPLogs(logs, c.MaxIntakeBytes),
-		Alerts: &alerts.Service{Store: st, Routes: alerts.DefaultRoutes()}})
+		Logs:        logs, OTLPLogs: intake.OTLPLogs(logs, c.MaxIntakeBytes), OTLPTraces: intake.OTLPTraces(graph, c.MaxIntakeBytes),
+		Alerts:  &alerts.Service{Store: st, Routes: alerts.DefaultRoutes()},
+		Sources: telemetry.NewRegistry(telemetry.Local{Metrics: metrics, Records: st, LogStore: logs})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	hs.Config.RegisterOnShutdown(srv.Close)
-	e := &testEnv{t: t, srv: srv, http: hs, store: st, tokens: map[auth.Role]string{}}
+	e := &testEnv{t: t, graph: graph, srv: srv, http: hs, store: st, tokens: map[auth.Role]string{}}
 	for _, r := range auth.Roles {
 		secret, _, err := auth.IssueToken(context.Background(), st, uuid.Must(uuid.NewV7()).String(), string(r)+"-user", r, incident.ActorPerson, time.Now())
 		if err != nil {

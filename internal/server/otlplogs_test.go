@@ -61,7 +61,7 @@ func TestOTLPLogsFromTheSDKOverHTTPAndGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := intake.NewGRPCServer(e.store, 4<<20, e.srv.OTLPMetrics, e.srv.Logs)
+	gs := intake.NewGRPCServer(e.store, 4<<20, e.srv.OTLPMetrics, e.srv.Logs, nil)
 	go gs.Serve(ln)
 	defer gs.Stop()
 	grpcExp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(ln.Addr().String()), otlploggrpc.WithInsecure(), otlploggrpc.WithHeaders(bearer))

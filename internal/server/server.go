@@ -42,6 +42,8 @@ type Deps struct {
 	// Logs is the embedded log store; OTLPLogs receives OTLP logs over HTTP into it.
 	Logs     *logstore.Store
 	OTLPLogs http.Handler
+	// OTLPTraces receives OTLP traces over HTTP into the service graph.
+	OTLPTraces http.Handler
 	// Sources are the telemetry sources by name.
 	Sources *telemetry.Registry
 	// Alerts acts on alert webhooks.
@@ -131,6 +133,8 @@ func New(d Deps) (*Server, error) {
 		{"POST", "/api/v1/write", auth.Responder, s.intake(func() http.Handler { return s.RemoteWrite })},
 		{"POST", "/v1/metrics", auth.Responder, s.intake(func() http.Handler { return s.OTLPMetrics })},
 		{"POST", "/v1/logs", auth.Responder, s.intake(func() http.Handler { return s.OTLPLogs })},
+		{"POST", "/v1/traces", auth.Responder, s.intake(func() http.Handler { return s.OTLPTraces })},
+		{"GET", "/api/edges", auth.Viewer, s.listEdges},
 		{"GET", "/api/logs", auth.Viewer, s.queryLogs},
 		{"GET", "/api/logs/patterns", auth.Viewer, s.logPatterns},
 
@@ -236,4 +240,43 @@ func (s *Server) listSources(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"sources": s.Sources.Health(r.Context(), 3*time.Second)})
+}
+
+// listEdges answers the service dependency edges of a window (default 5 minutes) from a source
+// (default the embedded one).
+func (s *Server) listEdges(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	window := 5 * time.Minute
+	if v := q.Get("window"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 7*24*time.Hour {
+			writeError(w, r, s.Logger, badRequest("window", "%q is not a duration from 1s to 168h", v))
+			return
+		}
+		window = d
+	}
+	name := q.Get("source")
+	if name == "" {
+		name = "embedded"
+	}
+	var src telemetry.Source
+	if s.Sources != nil {
+		src, _ = s.Sources.Get(name)
+	}
+	if src == nil {
+		writeError(w, r, s.Logger, badRequest("source", "no source named %q", name))
+		return
+	}
+	res, err := src.Edges(r.Context(), s.Now(), window)
+	if err != nil {
+		if telemetry.IsBadRequest(err) {
+			err = badRequest("window", "%v", err)
+		}
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	if res.Edges == nil {
+		res.Edges = []telemetry.EdgeRate{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"source": res.Answer, "edges": res.Edges, "window": window.String()})
 }

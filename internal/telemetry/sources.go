@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -20,6 +21,9 @@ type Source interface {
 	Metrics
 	// Logs selects log lines (newest first); a source without logs answers unavailable.
 	Logs(ctx context.Context, q logstore.Query) (LogResult, error)
+	// Edges gives the service dependency edges (derived from traces) active in the window
+	// before at, with their request and error rates and mean latency.
+	Edges(ctx context.Context, at time.Time, window time.Duration) (EdgeResult, error)
 	// Changes lists the changes matching f, newest first.
 	Changes(ctx context.Context, f changes.Filter) ([]changes.Change, error)
 	// Alerts lists the alert states received in [start, end], oldest first.
@@ -66,6 +70,75 @@ func (l Local) Changes(ctx context.Context, f changes.Filter) ([]changes.Change,
 // Alerts implements Source.
 func (l Local) Alerts(ctx context.Context, start, end time.Time) ([]store.AlertEvent, error) {
 	return l.Records.AlertEvents(ctx, start, end)
+}
+
+// EdgeRate is one service dependency over a window.
+type EdgeRate struct {
+	Caller        string  `json:"caller"`
+	Callee        string  `json:"callee"`
+	RequestsPerS  float64 `json:"requests_per_second"`
+	ErrorsPerS    float64 `json:"errors_per_second"`
+	ErrorRatio    float64 `json:"error_ratio"`
+	MeanLatencyMS float64 `json:"mean_latency_ms"`
+}
+
+// EdgeResult is the answer to an edge query.
+type EdgeResult struct {
+	Answer
+	Edges []EdgeRate
+}
+
+// Edges implements Source from the edge series the service graph writes.
+func (l Local) Edges(ctx context.Context, at time.Time, window time.Duration) (EdgeResult, error) {
+	return EdgesFrom(ctx, l.Metrics, at, window)
+}
+
+// EdgesFrom computes edge rates with PromQL over the service graph's series in m.
+func EdgesFrom(ctx context.Context, m Metrics, at time.Time, window time.Duration) (EdgeResult, error) {
+	if window < time.Second {
+		return EdgeResult{}, badRequest("window must be at least 1s")
+	}
+	w := fmt.Sprintf("[%ds]", int(window.Seconds()))
+	by := func(metric string) string { return "sum by (caller, callee) (rate(" + metric + w + "))" }
+	queries := []string{by("sextant_edge_requests_total"), by("sextant_edge_errors_total"),
+		by("sextant_edge_duration_seconds_sum") + " / " + by("sextant_edge_duration_seconds_count")}
+	edges := map[[2]string]*EdgeRate{}
+	var ans Answer
+	for i, q := range queries {
+		res, err := m.Query(ctx, q, at)
+		if err != nil || !res.Usable() {
+			return EdgeResult{Answer: res.Answer}, err
+		}
+		ans = res.Answer
+		for _, s := range res.Vector() {
+			k := [2]string{s.Metric.Get("caller"), s.Metric.Get("callee")}
+			e := edges[k]
+			if e == nil {
+				e = &EdgeRate{Caller: k[0], Callee: k[1]}
+				edges[k] = e
+			}
+			switch i {
+			case 0:
+				e.RequestsPerS = s.F
+			case 1:
+				e.ErrorsPerS = s.F
+			case 2:
+				e.MeanLatencyMS = s.F * 1000
+			}
+		}
+	}
+	out := make([]EdgeRate, 0, len(edges))
+	for _, e := range edges {
+		if e.RequestsPerS > 0 {
+			e.ErrorRatio = e.ErrorsPerS / e.RequestsPerS
+		}
+		if math.IsNaN(e.MeanLatencyMS) {
+			e.MeanLatencyMS = 0
+		}
+		out = append(out, *e)
+	}
+	slices.SortFunc(out, func(a, b EdgeRate) int { return strings.Compare(a.Caller+"\x00"+a.Callee, b.Caller+"\x00"+b.Callee) })
+	return EdgeResult{Answer: ans, Edges: out}, nil
 }
 
 // Registry holds the configured sources by name; "embedded" is always there.
