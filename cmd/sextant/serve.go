@@ -167,6 +167,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 	go func() { errc <- hs.Serve(ln) }()
 	if c.OTLPGRPCListen != "" {
 		gln, err := net.Listen("tcp", c.OTLPGRPCListen)
+		if err != nil && demo && origin["otlp-grpc-listen"] == "default" && errors.Is(err, syscall.EADDRINUSE) {
+			gln, err = net.Listen("tcp", "127.0.0.1:0")
+		}
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("listen for OTLP gRPC on %s: %w", c.OTLPGRPCListen, err)
