@@ -72,7 +72,11 @@ func LogLines(ld plog.Logs, now time.Time) []logstore.Line {
 
 // OTLPLogs returns a handler for OTLP logs over HTTP (protobuf or JSON, optionally gzip) into
 // the log store, answering in the request's content type as OTLP asks.
+//
+// A body identical to one stored in the last 10 minutes (a retried delivery) is acknowledged
+// without being stored again.
 func OTLPLogs(store *logstore.Store, maxBytes int64) http.Handler {
+	dedup := newRecent(10*time.Minute, 100_000)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if mt != "application/x-protobuf" && mt != "application/json" {
@@ -94,9 +98,12 @@ func OTLPLogs(store *logstore.Store, maxBytes int64) http.Handler {
 			http.Error(w, "not an OTLP logs request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if err := store.Append(LogLines(req.Logs(), time.Now())); err != nil {
-			http.Error(w, "store logs: "+err.Error(), http.StatusServiceUnavailable)
-			return
+		if dedup.first(body, time.Now()) {
+			if err := store.Append(LogLines(req.Logs(), time.Now())); err != nil {
+				dedup.forget(body)
+				http.Error(w, "store logs: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
 		}
 		resp := plogotlp.NewExportResponse()
 		var out []byte

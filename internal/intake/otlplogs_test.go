@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -74,4 +75,23 @@ func FuzzOTLPTraces(f *testing.F) {
 			t.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	})
+}
+
+func TestOTLPLogsRedeliveryStoredOnce(t *testing.T) {
+	ls, err := logstore.Open(t.TempDir(), logstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	h := OTLPLogs(ls, 1<<20)
+	body := logsRequest(t)
+	for range 3 {
+		if rec := postOTLP(h, body, "application/x-protobuf", ""); rec.Code != 200 {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+	lines, _ := ls.Select(context.Background(), logstore.Query{Start: time.Date(2026, 4, 6, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 4, 7, 0, 0, 0, 0, time.UTC)})
+	if len(lines) != 1 {
+		t.Fatalf("a delivery sent three times stored %d lines", len(lines))
+	}
 }

@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
 	"github.com/sextant-sre/sextant/internal/auth"
+	"github.com/sextant-sre/sextant/internal/intake"
 	"github.com/sextant-sre/sextant/internal/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -75,5 +78,37 @@ func TestTracesBecomeServiceEdges(t *testing.T) {
 	}
 	if code, _ := e.do("GET", "/api/edges?window=soon", auth.Viewer, nil, nil); code != 400 {
 		t.Fatalf("bad window: %d", code)
+	}
+}
+
+// TestTracesOverGRPC sends a caller and a callee span over OTLP gRPC and finds their edge.
+func TestTracesOverGRPC(t *testing.T) {
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := intake.NewGRPCServer(e.store, 4<<20, e.srv.OTLPMetrics, e.srv.Logs, e.graph)
+	go gs.Serve(ln)
+	defer gs.Stop()
+	ctx := context.Background()
+	provider := func(service string) *sdktrace.TracerProvider {
+		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(ln.Addr().String()), otlptracegrpc.WithInsecure(),
+			otlptracegrpc.WithHeaders(map[string]string{"Authorization": "Bearer " + e.tokens[auth.Responder]}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(service))))
+	}
+	api, search := provider("api"), provider("search")
+	c, client := api.Tracer("t").Start(ctx, "query", trace.WithSpanKind(trace.SpanKindClient))
+	_, server := search.Tracer("t").Start(c, "GET /search", trace.WithSpanKind(trace.SpanKindServer))
+	server.End()
+	client.End()
+	api.Shutdown(ctx)
+	search.Shutdown(ctx)
+	got := e.graph.Edges()
+	if len(got) != 1 || got[0].Caller != "api" || got[0].Callee != "search" || got[0].Requests != 1 {
+		t.Fatalf("edges: %+v", got)
 	}
 }

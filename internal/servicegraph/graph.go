@@ -78,6 +78,9 @@ func (g *Graph) Add(spans []Span, now time.Time) {
 		if s.SpanID == "" || s.Service == "" {
 			continue
 		}
+		if _, seen := g.spans[s.SpanID]; seen {
+			continue // a redelivered span counts once
+		}
 		h := &held{span: s, at: now}
 		g.spans[s.SpanID] = h
 		if s.ParentID != "" {

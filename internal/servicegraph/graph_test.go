@@ -35,6 +35,8 @@ func TestEdges(t *testing.T) {
 		{SpanID: "c", ParentID: "b", Service: "checkout", Kind: "server", Duration: 120 * time.Millisecond, Error: true},
 		{SpanID: "e", ParentID: "c", Service: "checkout", Kind: "client", Peer: "api.stripe.com", Duration: 80 * time.Millisecond},
 	}, t0.Add(2*time.Second))
+	// A sender retrying a batch it thinks was lost: nothing counts twice.
+	g.Add([]Span{{SpanID: "c", ParentID: "b", Service: "checkout", Kind: "server", Duration: 120 * time.Millisecond, Error: true}}, t0.Add(3*time.Second))
 	want := []string{"checkout→payments 1/0 0.030", "frontend→checkout 1/1 0.120"}
 	if got := edges(g); !slices.Equal(got, want) {
 		t.Fatalf("\n got %v\nwant %v", got, want)
