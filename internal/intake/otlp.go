@@ -63,6 +63,62 @@ func OTLPMetrics(logger *slog.Logger, reg prometheus.Registerer, store storage.A
 	})
 }
 
+// otlpRequest and otlpResponse are the pdata export messages of any signal.
+type otlpRequest interface {
+	UnmarshalProto([]byte) error
+	UnmarshalJSON([]byte) error
+}
+
+type otlpResponse interface {
+	MarshalProto() ([]byte, error)
+	MarshalJSON() ([]byte, error)
+}
+
+// otlpHTTP serves one OTLP signal over HTTP: it checks the content type, reads the body within
+// the limit (gunzipping it), decodes it into a request made by newReq, hands it to handle, and
+// answers with resp in the request's content type, as OTLP asks. An error from handle is the
+// store's, answered 503 so the sender retries.
+func otlpHTTP[R otlpRequest](maxBytes int64, newReq func() R, resp otlpResponse, handle func(body []byte, req R) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if mt != "application/x-protobuf" && mt != "application/json" {
+			http.Error(w, "unsupported Content-Type: send application/x-protobuf or application/json", http.StatusUnsupportedMediaType)
+			return
+		}
+		body, err := readLimited(w, r, maxBytes)
+		if err != nil {
+			http.Error(w, err.Error(), statusOf(err))
+			return
+		}
+		req := newReq()
+		if mt == "application/json" {
+			err = req.UnmarshalJSON(body)
+		} else {
+			err = req.UnmarshalProto(body)
+		}
+		if err != nil {
+			http.Error(w, "not an OTLP export request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := handle(body, req); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		var out []byte
+		if mt == "application/json" {
+			out, err = resp.MarshalJSON()
+		} else {
+			out, err = resp.MarshalProto()
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", mt)
+		_, _ = w.Write(out)
+	})
+}
+
 // checkMetrics refuses what the translation would fail on as if it were the server's fault: a
 // body that does not decode, and a metric with no type.
 func checkMetrics(body []byte, contentType string) error {

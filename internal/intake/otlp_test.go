@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 )
 
-func otlpRequest(t testing.TB) []byte {
+func metricsRequest(t testing.TB) []byte {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
 	rm.Resource().Attributes().PutStr("service.name", "checkout")
@@ -49,7 +49,7 @@ func gz(b []byte) []byte {
 func TestOTLPLimitsAndEncodings(t *testing.T) {
 	e := store(t)
 	h := OTLPMetrics(slog.New(slog.DiscardHandler), nil, e.Storage(), 64<<10)
-	body := otlpRequest(t)
+	body := metricsRequest(t)
 	cases := []struct {
 		name, ctype, enc string
 		body             []byte
@@ -73,7 +73,7 @@ func TestOTLPLimitsAndEncodings(t *testing.T) {
 // FuzzOTLPMetrics feeds arbitrary bodies to the OTLP receiver as protobuf and as JSON: no panic
 // and no server error.
 func FuzzOTLPMetrics(f *testing.F) {
-	f.Add(otlpRequest(f), false)
+	f.Add(metricsRequest(f), false)
 	f.Add([]byte(`{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"x"}}]},"scopeMetrics":[{"metrics":[{"name":"m","gauge":{"dataPoints":[{"asInt":"1","timeUnixNano":"1"}]}}]}]}]}`), true)
 	e := store(f)
 	h := OTLPMetrics(slog.New(slog.DiscardHandler), nil, e.Storage(), 1<<20)

@@ -1,10 +1,8 @@
 package intake
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -71,53 +69,19 @@ func LogLines(ld plog.Logs, now time.Time) []logstore.Line {
 }
 
 // OTLPLogs returns a handler for OTLP logs over HTTP (protobuf or JSON, optionally gzip) into
-// the log store, answering in the request's content type as OTLP asks.
-//
-// A body identical to one stored in the last 10 minutes (a retried delivery) is acknowledged
-// without being stored again.
+// the log store. A body identical to one stored in the last 10 minutes (a retried delivery) is
+// acknowledged without being stored again.
 func OTLPLogs(store *logstore.Store, maxBytes int64) http.Handler {
 	dedup := newRecent(10*time.Minute, 100_000)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if mt != "application/x-protobuf" && mt != "application/json" {
-			http.Error(w, "unsupported Content-Type: send application/x-protobuf or application/json", http.StatusUnsupportedMediaType)
-			return
+	return otlpHTTP(maxBytes, plogotlp.NewExportRequest, plogotlp.NewExportResponse(), func(body []byte, req plogotlp.ExportRequest) error {
+		if !dedup.first(body, time.Now()) {
+			return nil
 		}
-		body, err := readLimited(w, r, maxBytes)
-		if err != nil {
-			http.Error(w, err.Error(), statusOf(err))
-			return
+		if err := store.Append(LogLines(req.Logs(), time.Now())); err != nil {
+			dedup.forget(body)
+			return fmt.Errorf("store logs: %w", err)
 		}
-		req := plogotlp.NewExportRequest()
-		if mt == "application/json" {
-			err = req.UnmarshalJSON(body)
-		} else {
-			err = req.UnmarshalProto(body)
-		}
-		if err != nil {
-			http.Error(w, "not an OTLP logs request: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		if dedup.first(body, time.Now()) {
-			if err := store.Append(LogLines(req.Logs(), time.Now())); err != nil {
-				dedup.forget(body)
-				http.Error(w, "store logs: "+err.Error(), http.StatusServiceUnavailable)
-				return
-			}
-		}
-		resp := plogotlp.NewExportResponse()
-		var out []byte
-		if mt == "application/json" {
-			out, err = resp.MarshalJSON()
-		} else {
-			out, err = resp.MarshalProto()
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", mt)
-		_, _ = bytes.NewReader(out).WriteTo(w)
+		return nil
 	})
 }
 

@@ -2,8 +2,6 @@ package intake
 
 import (
 	"context"
-	"fmt"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -58,41 +56,9 @@ func Spans(td ptrace.Traces) []servicegraph.Span {
 // OTLPTraces returns a handler for OTLP traces over HTTP (protobuf or JSON, optionally gzip)
 // that feeds the service graph. Spans are not stored beyond the graph's short window.
 func OTLPTraces(g *servicegraph.Graph, maxBytes int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if mt != "application/x-protobuf" && mt != "application/json" {
-			http.Error(w, "unsupported Content-Type: send application/x-protobuf or application/json", http.StatusUnsupportedMediaType)
-			return
-		}
-		body, err := readLimited(w, r, maxBytes)
-		if err != nil {
-			http.Error(w, err.Error(), statusOf(err))
-			return
-		}
-		req := ptraceotlp.NewExportRequest()
-		if mt == "application/json" {
-			err = req.UnmarshalJSON(body)
-		} else {
-			err = req.UnmarshalProto(body)
-		}
-		if err != nil {
-			http.Error(w, "not an OTLP traces request: "+err.Error(), http.StatusBadRequest)
-			return
-		}
+	return otlpHTTP(maxBytes, ptraceotlp.NewExportRequest, ptraceotlp.NewExportResponse(), func(_ []byte, req ptraceotlp.ExportRequest) error {
 		g.Add(Spans(req.Traces()), time.Now())
-		resp := ptraceotlp.NewExportResponse()
-		var out []byte
-		if mt == "application/json" {
-			out, err = resp.MarshalJSON()
-		} else {
-			out, err = resp.MarshalProto()
-		}
-		if err != nil {
-			http.Error(w, fmt.Sprint(err), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", mt)
-		_, _ = w.Write(out)
+		return nil
 	})
 }
 

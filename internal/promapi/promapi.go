@@ -109,28 +109,31 @@ func (api *API) QueryRange(w http.ResponseWriter, r *http.Request) {
 	answer(w, res.Answer, err, func() any { return queryData{ResultType: res.Value.Type(), Result: res.Value} })
 }
 
-// span reads start and end, defaulting to all time.
-func span(r *http.Request) (time.Time, time.Time, error) {
-	start, err := parseTime(r.Form.Get("start"), minTime)
-	if err != nil {
-		return start, start, errors.New("start: " + err.Error())
+// span parses the form and reads start and end, defaulting to all time. On a bad request it
+// answers and returns ok false.
+func span(w http.ResponseWriter, r *http.Request) (start, end time.Time, ok bool) {
+	err := r.ParseForm()
+	if err == nil {
+		if start, err = parseTime(r.Form.Get("start"), minTime); err != nil {
+			err = errors.New("start: " + err.Error())
+		}
 	}
-	end, err := parseTime(r.Form.Get("end"), maxTime)
-	if err != nil {
-		return start, end, errors.New("end: " + err.Error())
+	if err == nil {
+		if end, err = parseTime(r.Form.Get("end"), maxTime); err != nil {
+			err = errors.New("end: " + err.Error())
+		}
 	}
-	return start, end, nil
+	if err != nil {
+		fail(w, http.StatusBadRequest, "bad_data", err)
+		return start, end, false
+	}
+	return start, end, true
 }
 
 // Series serves /api/v1/series.
 func (api *API) Series(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		fail(w, http.StatusBadRequest, "bad_data", err)
-		return
-	}
-	start, end, err := span(r)
-	if err != nil {
-		fail(w, http.StatusBadRequest, "bad_data", err)
+	start, end, ok := span(w, r)
+	if !ok {
 		return
 	}
 	res, err := api.Source.Series(r.Context(), r.Form["match[]"], start, end)
@@ -145,13 +148,8 @@ func (api *API) Series(w http.ResponseWriter, r *http.Request) {
 
 // Labels serves /api/v1/labels.
 func (api *API) Labels(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		fail(w, http.StatusBadRequest, "bad_data", err)
-		return
-	}
-	start, end, err := span(r)
-	if err != nil {
-		fail(w, http.StatusBadRequest, "bad_data", err)
+	start, end, ok := span(w, r)
+	if !ok {
 		return
 	}
 	res, err := api.Source.LabelNames(r.Context(), r.Form["match[]"], start, end)
@@ -160,13 +158,8 @@ func (api *API) Labels(w http.ResponseWriter, r *http.Request) {
 
 // LabelValues serves /api/v1/label/{name}/values.
 func (api *API) LabelValues(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		fail(w, http.StatusBadRequest, "bad_data", err)
-		return
-	}
-	start, end, err := span(r)
-	if err != nil {
-		fail(w, http.StatusBadRequest, "bad_data", err)
+	start, end, ok := span(w, r)
+	if !ok {
 		return
 	}
 	res, err := api.Source.LabelValues(r.Context(), r.PathValue("name"), r.Form["match[]"], start, end)

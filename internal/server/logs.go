@@ -62,45 +62,48 @@ type logLine struct {
 	TraceID  string            `json:"trace_id,omitempty"`
 }
 
+// logHandler serves a log query: answer gets the parsed query and returns the JSON to send.
+func (s *Server) logHandler(answer func(r *http.Request, q logstore.Query) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Logs == nil {
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no log store is configured"})
+			return
+		}
+		q, err := s.logQuery(r)
+		if err == nil {
+			var out any
+			if out, err = answer(r, q); err == nil {
+				writeJSON(w, http.StatusOK, out)
+				return
+			}
+		}
+		writeError(w, r, s.Logger, err)
+	}
+}
+
 func (s *Server) queryLogs(w http.ResponseWriter, r *http.Request) {
-	if s.Logs == nil {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no log store is configured"})
-		return
-	}
-	q, err := s.logQuery(r)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	lines, err := s.Logs.Select(r.Context(), q)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	out := make([]logLine, len(lines))
-	for i, l := range lines {
-		out[i] = logLine{Time: l.Time, Labels: l.Labels.Map(), Severity: l.Severity.String(), Template: l.Template, Body: l.Body, TraceID: l.TraceID}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"lines": out, "from": q.Start, "to": q.End})
+	s.logHandler(func(r *http.Request, q logstore.Query) (any, error) {
+		lines, err := s.Logs.Select(r.Context(), q)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]logLine, len(lines))
+		for i, l := range lines {
+			out[i] = logLine{Time: l.Time, Labels: l.Labels.Map(), Severity: l.Severity.String(), Template: l.Template, Body: l.Body, TraceID: l.TraceID}
+		}
+		return map[string]any{"lines": out, "from": q.Start, "to": q.End}, nil
+	})(w, r)
 }
 
 func (s *Server) logPatterns(w http.ResponseWriter, r *http.Request) {
-	if s.Logs == nil {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "no log store is configured"})
-		return
-	}
-	q, err := s.logQuery(r)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	pats, err := s.Logs.Patterns(r.Context(), q)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	if len(pats) > q.Limit {
-		pats = pats[:q.Limit]
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"patterns": pats, "from": q.Start, "to": q.End})
+	s.logHandler(func(r *http.Request, q logstore.Query) (any, error) {
+		pats, err := s.Logs.Patterns(r.Context(), q)
+		if err != nil {
+			return nil, err
+		}
+		if len(pats) > q.Limit {
+			pats = pats[:q.Limit]
+		}
+		return map[string]any{"patterns": pats, "from": q.Start, "to": q.End}, nil
+	})(w, r)
 }
