@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
@@ -149,6 +151,62 @@ func copyValue(v parser.Value) parser.Value {
 		return slices.Clone(v)
 	}
 	return v
+}
+
+// Samples implements Metrics by reading the TSDB's chunks directly, chunk by chunk, without the
+// sample-level merging of the query path (the chunk querier already merges overlapping chunks).
+func (e *Embedded) Samples(ctx context.Context, selector string, start, end time.Time) (QueryResult, error) {
+	sets, err := ParseSelectors([]string{selector})
+	if err != nil {
+		return QueryResult{}, err
+	}
+	q, err := e.db.ChunkQuerier(start.UnixMilli(), end.UnixMilli())
+	if err != nil {
+		return QueryResult{Answer: Answer{Source: e.name, Status: Unavailable, Reason: err.Error()}}, nil
+	}
+	defer q.Close()
+	set := q.Select(ctx, false, &storage.SelectHints{Start: start.UnixMilli(), End: end.UnixMilli()}, sets[0]...)
+	var out promql.Matrix
+	var chunkIt chunks.Iterator
+	var it chunkenc.Iterator
+	mint, maxt := start.UnixMilli(), end.UnixMilli()
+	hint := 0 // series of one query tend to have as many samples as each other
+	for set.Next() {
+		s := set.At()
+		ser := promql.Series{Metric: s.Labels(), Floats: make([]promql.FPoint, 0, hint)}
+		chunkIt = s.Iterator(chunkIt)
+		for chunkIt.Next() {
+			m := chunkIt.At()
+			if m.MaxTime <= mint || m.MinTime > maxt {
+				continue
+			}
+			it = m.Chunk.Iterator(it)
+			for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+				if vt != chunkenc.ValFloat {
+					continue // native histograms are not read here
+				}
+				t, v := it.At()
+				if t <= mint || t > maxt { // (start, end], as a PromQL range selector
+					continue
+				}
+				ser.Floats = append(ser.Floats, promql.FPoint{T: t, F: v})
+			}
+			if err := it.Err(); err != nil {
+				return QueryResult{}, fmt.Errorf("read samples: %w", err)
+			}
+		}
+		if err := chunkIt.Err(); err != nil {
+			return QueryResult{}, fmt.Errorf("read chunks: %w", err)
+		}
+		if len(ser.Floats) > 0 {
+			out = append(out, ser)
+			hint = len(ser.Floats)
+		}
+	}
+	if err := set.Err(); err != nil {
+		return QueryResult{}, fmt.Errorf("select series: %w", err)
+	}
+	return QueryResult{Answer: e.answer(set.Warnings()), Value: out}, nil
 }
 
 // Series implements Metrics.

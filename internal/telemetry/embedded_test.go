@@ -73,6 +73,10 @@ func TestEmbeddedPromQL(t *testing.T) {
 	if _, err := e.Series(ctx, []string{`{`}, end.Add(-time.Hour), end); !IsBadRequest(err) {
 		t.Fatalf("bad selector: %v", err)
 	}
+	raw, err := e.Samples(ctx, `requests_total{service="db"}`, end.Add(-10*time.Minute), end)
+	if err != nil || len(raw.Matrix()) != 1 || len(raw.Matrix()[0].Floats) != 40 || raw.Matrix()[0].Floats[39].F != 5*15*240 {
+		t.Fatalf("raw samples of the last 10 minutes: %+v %v", raw.Value, err)
+	}
 	vals, err := e.LabelValues(ctx, "service", nil, end.Add(-time.Hour), end)
 	if err != nil || fmt.Sprint(vals.Values) != "[api db]" {
 		t.Fatalf("values: %+v %v", vals, err)

@@ -147,6 +147,19 @@ func (r *Remote) QueryRange(ctx context.Context, q string, rg Range) (QueryResul
 	return QueryResult{Answer: a, Value: fromModel(v)}, nil
 }
 
+// Samples implements Metrics with an instant query of a range selector, which Prometheus-compatible
+// APIs answer with the raw samples.
+func (r *Remote) Samples(ctx context.Context, selector string, start, end time.Time) (QueryResult, error) {
+	if !end.After(start) {
+		return QueryResult{}, badRequest("end must be after start")
+	}
+	if _, err := ParseSelectors([]string{selector}); err != nil {
+		return QueryResult{}, err
+	}
+	window := end.Sub(start).Truncate(time.Millisecond)
+	return r.Query(ctx, fmt.Sprintf("%s[%dms]", selector, window.Milliseconds()), end)
+}
+
 // Series implements Metrics.
 func (r *Remote) Series(ctx context.Context, selectors []string, start, end time.Time) (SeriesResult, error) {
 	if len(selectors) == 0 {

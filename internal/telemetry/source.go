@@ -87,6 +87,10 @@ type Metrics interface {
 	Query(ctx context.Context, q string, t time.Time) (QueryResult, error)
 	// QueryRange runs a PromQL range query.
 	QueryRange(ctx context.Context, q string, r Range) (QueryResult, error)
+	// Samples reads the raw samples of the series matching selector in (start, end] (as a PromQL
+	// range selector would) into memory, for analysis: no evaluation, no step, no JSON on the
+	// embedded store.
+	Samples(ctx context.Context, selector string, start, end time.Time) (QueryResult, error)
 	// Series lists the series matching any of the selectors in [start, end].
 	Series(ctx context.Context, selectors []string, start, end time.Time) (SeriesResult, error)
 	// LabelNames lists label names, of the series matching the selectors if any are given.

@@ -103,5 +103,11 @@ func TestVictoriaMetricsAgreesWithTheEmbeddedStore(t *testing.T) {
 		}
 	}
 	compare(`requests_total`, 1e-9) // VictoriaMetrics keeps about 12 significant digits
+	// Raw samples: VictoriaMetrics answers a range selector with what it stored.
+	rawVM, err := src.Samples(ctx, `requests_total{service="cart"}`, end.Add(-10*time.Minute), end)
+	rawE, err2 := e.Samples(ctx, `requests_total{service="cart"}`, end.Add(-10*time.Minute), end)
+	if err != nil || err2 != nil || len(rawVM.Matrix()) != 1 || len(rawE.Matrix()) != 1 || len(rawVM.Matrix()[0].Floats) != len(rawE.Matrix()[0].Floats) {
+		t.Fatalf("raw samples: VictoriaMetrics %+v %v, embedded %+v %v", rawVM.Value, err, rawE.Value, err2)
+	}
 	compare(`sum by (service) (rate(requests_total[5m]))`, 0.05)
 }
