@@ -113,6 +113,9 @@ func TestBrowserDeclareThenSeeLiveUpdates(t *testing.T) {
 		screenshot(t, ctx, "declare-failed")
 		t.Fatalf("declare through the UI: %v", err)
 	}
+	if err := steps(t, ctx, chromedp.WaitVisible(css(`#sources li.ok`))); err != nil {
+		t.Fatalf("the embedded source's health is not shown: %v", err)
+	}
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,19 @@ const html = htm.bind(h);
 // incidents is the navigator's list, kept live by the list stream.
 const incidents = signal([]);
 const listState = signal("connecting");
+// sources is each telemetry source's health, asked every 30 s: a dead source shows as
+// unavailable rather than as empty charts.
+const sources = signal([]);
+
+function useSources(enabled) {
+  useEffect(() => {
+    if (!enabled) return;
+    const poll = () => get("/api/sources").then((r) => { sources.value = r.sources; }).catch(() => {});
+    poll();
+    const t = setInterval(poll, 30_000);
+    return () => clearInterval(t);
+  }, [enabled]);
+}
 
 function upsertIncident(hl) {
   const list = incidents.value.filter((i) => i.id !== hl.id);
@@ -59,6 +72,8 @@ function Navigator() {
       <ul class="incident-nav">${open.map(item)}</ul>
       ${done.length > 0 && html`<h3>Recently resolved</h3><ul class="incident-nav done">${done.map(item)}</ul>`}
       <div class="nav-foot">
+        <ul class="sources" id="sources">${sources.value.map((src) => html`
+          <li class=${"source " + src.status} title=${src.reason || ""}>${src.source}: ${src.status}</li>`)}</ul>
         <span class=${"live " + listState.value}>list ${listState.value}</span>
         ${me.value && html`<span class="whoami">${me.value.name} · ${me.value.role}</span>`}
         ${me.value?.role === "admin" && html`<a href="/tokens">Tokens</a>`}
@@ -123,6 +138,7 @@ function App() {
   // The login page logs in by itself; asking who we are at the same time would race it.
   useEffect(() => { if (route.value.page !== "login") whoami(); }, []);
   useIncidentList(!!me.value);
+  useSources(!!me.value);
   const r = route.value;
   if (r.page === "login") return html`<${LoginPage} />`;
   if (me.value === null) return html`<main class="login"><p class="muted">Loading…</p></main>`;
