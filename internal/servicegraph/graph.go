@@ -50,6 +50,10 @@ type held struct {
 	at       time.Time
 }
 
+// maxHeld bounds the spans held at once, so a burst of traces cannot exhaust memory: past it,
+// new spans still count against parents already held but are not held themselves.
+const maxHeld = 500_000
+
 // Graph accumulates edges from spans.
 type Graph struct {
 	// Window is how long a span is held waiting for its parent or children (default 2 minutes).
@@ -82,11 +86,13 @@ func (g *Graph) Add(spans []Span, now time.Time) {
 			continue // a redelivered span counts once
 		}
 		h := &held{span: s, at: now}
-		g.spans[s.SpanID] = h
+		if len(g.spans) < maxHeld {
+			g.spans[s.SpanID] = h
+		}
 		if s.ParentID != "" {
 			if parent, ok := g.spans[s.ParentID]; ok {
 				g.link(parent, s)
-			} else {
+			} else if len(g.waiting) < maxHeld {
 				g.waiting[s.ParentID] = append(g.waiting[s.ParentID], s)
 			}
 		}
