@@ -132,7 +132,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			return err
 		}
 	}
-	otlpMetrics := intake.OTLPMetrics(log, reg, metrics.Storage(), c.MaxIntakeBytes)
+	otlpMetrics := intake.OTLPMetrics(log, metrics.Storage(), c.MaxIntakeBytes)
 	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS(),
 		Metrics: metrics, RemoteWrite: intake.RemoteWriteFast(log, reg, metrics.Storage(), c.MaxIntakeBytes), OTLPMetrics: otlpMetrics,
 		Logs: logs, OTLPLogs: intake.OTLPLogs(logs, c.MaxIntakeBytes), OTLPTraces: intake.OTLPTraces(graph, c.MaxIntakeBytes),
@@ -174,7 +174,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			ln.Close()
 			return fmt.Errorf("listen for OTLP gRPC on %s: %w", c.OTLPGRPCListen, err)
 		}
-		gs := intake.NewGRPCServer(st, int(c.MaxIntakeBytes), otlpMetrics, logs, graph)
+		gs := intake.NewGRPCServer(log, st, int(c.MaxIntakeBytes), metrics.Storage(), logs, graph)
 		go func() {
 			if err := gs.Serve(gln); err != nil {
 				errc <- fmt.Errorf("OTLP gRPC: %w", err)

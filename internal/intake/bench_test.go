@@ -107,7 +107,7 @@ func benchRemoteWrite(b *testing.B, handler string) {
 // Run: go test ./internal/intake -run XXX -bench OTLPMetricsIntake -benchtime 500x
 func BenchmarkOTLPMetricsIntake(b *testing.B) {
 	e := store(b)
-	srv := httptest.NewServer(OTLPMetrics(slog.New(slog.DiscardHandler), nil, e.Storage(), 64<<20))
+	srv := httptest.NewServer(OTLPMetrics(slog.New(slog.DiscardHandler), e.Storage(), 64<<20))
 	defer srv.Close()
 	const perRequest = 2_000
 	start := time.Now().Add(-time.Hour)

@@ -3,9 +3,10 @@ package intake
 import (
 	"context"
 	"errors"
-	"net/http"
+	"log/slog"
 	"strings"
 
+	"github.com/prometheus/prometheus/storage"
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/servicegraph"
@@ -21,9 +22,9 @@ import (
 // NewGRPCServer serves OTLP metrics (and logs and traces, when their stores are not nil) over gRPC. Every call needs
 // the metadata "authorization: Bearer sxt_…" of a token with the responder role. maxBytes bounds
 // one message.
-func NewGRPCServer(tokens auth.Store, maxBytes int, metrics http.Handler, logs *logstore.Store, graph *servicegraph.Graph) *grpc.Server {
+func NewGRPCServer(logger *slog.Logger, tokens auth.Store, maxBytes int, metrics storage.AppendableV2, logs *logstore.Store, graph *servicegraph.Graph) *grpc.Server {
 	s := grpc.NewServer(grpc.MaxRecvMsgSize(maxBytes), grpc.UnaryInterceptor(authenticate(tokens)))
-	pmetricotlp.RegisterGRPCServer(s, &OTLPMetricsGRPC{HTTP: metrics})
+	pmetricotlp.RegisterGRPCServer(s, &OTLPMetricsGRPC{m: newMetricsConverter(logger, metrics)})
 	if logs != nil {
 		plogotlp.RegisterGRPCServer(s, &OTLPLogsGRPC{Store: logs})
 	}

@@ -1,7 +1,6 @@
 package intake
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -10,15 +9,14 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/storage/remote"
+	otlptranslator "github.com/prometheus/prometheus/storage/remote/otlptranslator/prometheusremotewrite"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -34,32 +32,67 @@ var EntityAttributes = []string{
 	"k8s.namespace.name", "k8s.pod.name", "k8s.container.name", "k8s.node.name", "host.name", "cloud.region",
 }
 
+// metricsConverter turns OTLP metrics into Prometheus series with Prometheus's own OTLP
+// translation, called directly so that each request is decoded once.
+type metricsConverter struct {
+	db       storage.AppendableV2
+	settings otlptranslator.Settings
+	logger   *slog.Logger
+	pool     sync.Pool
+}
+
+func newMetricsConverter(logger *slog.Logger, db storage.AppendableV2) *metricsConverter {
+	cfg := config.DefaultOTLPConfig
+	cfg.PromoteResourceAttributes = EntityAttributes
+	return &metricsConverter{db: db, logger: logger, settings: otlptranslator.Settings{
+		AddMetricSuffixes:                    cfg.TranslationStrategy.ShouldAddSuffixes(),
+		AllowUTF8:                            !cfg.TranslationStrategy.ShouldEscape(),
+		PromoteResourceAttributes:            otlptranslator.NewPromoteResourceAttributes(cfg),
+		LookbackDelta:                        5 * time.Minute,
+		LabelNameUnderscoreSanitization:      cfg.LabelNameUnderscoreSanitization,
+		LabelNamePreserveMultipleUnderscores: cfg.LabelNamePreserveMultipleUnderscores,
+	}, pool: sync.Pool{New: func() any { return otlptranslator.NewPrometheusConverter(nil) }}}
+}
+
+// clientError is a request the sender must fix: answered 400 (HTTP) or InvalidArgument (gRPC).
+type clientError struct{ err error }
+
+func (e clientError) Error() string { return e.err.Error() }
+func (e clientError) Unwrap() error { return e.err }
+
+// store checks and appends one request's metrics.
+func (m *metricsConverter) store(ctx context.Context, md pmetric.Metrics) error {
+	if err := checkMetrics(md); err != nil {
+		return clientError{err}
+	}
+	app := m.db.AppenderV2(ctx)
+	conv := m.pool.Get().(*otlptranslator.PrometheusConverter)
+	conv.Reset(app)
+	defer func() {
+		conv.Reset(nil)
+		m.pool.Put(conv)
+	}()
+	annots, err := conv.FromMetrics(ctx, md, m.settings)
+	if err != nil {
+		_ = app.Rollback()
+		if isSampleError(err) {
+			return clientError{err} // out of order, too old: retrying will not help
+		}
+		return fmt.Errorf("store metrics: %w", err)
+	}
+	if ws, _ := annots.AsStrings("", 5, 0); len(ws) > 0 {
+		m.logger.Warn("OTLP metrics translated with warnings", "warnings", ws)
+	}
+	return app.Commit()
+}
+
 // OTLPMetrics returns a handler for OTLP metrics over HTTP (protobuf or JSON, optionally gzip)
 // that turns them into Prometheus series with Prometheus's own OTLP translation and appends them
-// into store. maxBytes bounds the body both as sent and once decompressed.
-func OTLPMetrics(logger *slog.Logger, reg prometheus.Registerer, store storage.AppendableV2, maxBytes int64) http.Handler {
-	cfg := config.DefaultConfig
-	cfg.OTLPConfig = config.DefaultOTLPConfig
-	cfg.OTLPConfig.PromoteResourceAttributes = EntityAttributes
-	h := remote.NewOTLPWriteHandler(logger, reg, store, func() config.Config { return cfg }, remote.OTLPOptions{LookbackDelta: 5 * time.Minute})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-protobuf" && mt != "application/json" {
-			http.Error(w, "unsupported Content-Type: send application/x-protobuf or application/json", http.StatusUnsupportedMediaType)
-			return
-		}
-		body, err := readLimited(w, r, maxBytes)
-		if err != nil {
-			http.Error(w, err.Error(), statusOf(err))
-			return
-		}
-		if err := checkMetrics(body, r.Header.Get("Content-Type")); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.Header.Del("Content-Encoding")
-		r.ContentLength = int64(len(body))
-		h.ServeHTTP(w, r)
+// into db. maxBytes bounds the body both as sent and once decompressed.
+func OTLPMetrics(logger *slog.Logger, db storage.AppendableV2, maxBytes int64) http.Handler {
+	m := newMetricsConverter(logger, db)
+	return otlpHTTP(maxBytes, pmetricotlp.NewExportRequest, pmetricotlp.NewExportResponse(), func(ctx context.Context, _ []byte, req pmetricotlp.ExportRequest) error {
+		return m.store(ctx, req.Metrics())
 	})
 }
 
@@ -78,7 +111,7 @@ type otlpResponse interface {
 // the limit (gunzipping it), decodes it into a request made by newReq, hands it to handle, and
 // answers with resp in the request's content type, as OTLP asks. An error from handle is the
 // store's, answered 503 so the sender retries.
-func otlpHTTP[R otlpRequest](maxBytes int64, newReq func() R, resp otlpResponse, handle func(body []byte, req R) error) http.Handler {
+func otlpHTTP[R otlpRequest](maxBytes int64, newReq func() R, resp otlpResponse, handle func(ctx context.Context, body []byte, req R) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if mt != "application/x-protobuf" && mt != "application/json" {
@@ -100,8 +133,12 @@ func otlpHTTP[R otlpRequest](maxBytes int64, newReq func() R, resp otlpResponse,
 			http.Error(w, "not an OTLP export request: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		if err := handle(body, req); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		if err := handle(r.Context(), body, req); err != nil {
+			code := http.StatusServiceUnavailable
+			if errors.As(err, new(clientError)) {
+				code = http.StatusBadRequest
+			}
+			http.Error(w, err.Error(), code)
 			return
 		}
 		var out []byte
@@ -120,19 +157,9 @@ func otlpHTTP[R otlpRequest](maxBytes int64, newReq func() R, resp otlpResponse,
 }
 
 // checkMetrics refuses what the translation would fail on as if it were the server's fault: a
-// body that does not decode, and a metric with no type.
-func checkMetrics(body []byte, contentType string) error {
-	req := pmetricotlp.NewExportRequest()
-	var err error
-	if strings.HasPrefix(contentType, "application/json") {
-		err = req.UnmarshalJSON(body)
-	} else {
-		err = req.UnmarshalProto(body)
-	}
-	if err != nil {
-		return fmt.Errorf("not an OTLP metrics request: %w", err)
-	}
-	rms := req.Metrics().ResourceMetrics()
+// metric with no type or no usable name, an attribute key with no usable character.
+func checkMetrics(md pmetric.Metrics) error {
+	rms := md.ResourceMetrics()
 	for i := range rms.Len() {
 		if err := checkKeys(rms.At(i).Resource().Attributes()); err != nil {
 			return fmt.Errorf("resourceMetrics[%d].resource.attributes: %w", i, err)
@@ -248,30 +275,20 @@ func statusOf(err error) int {
 	return http.StatusBadRequest
 }
 
-// OTLPMetricsGRPC serves the OTLP metrics gRPC service by handing each request to the HTTP
-// handler, so that both transports share one translation path.
+// OTLPMetricsGRPC serves the OTLP metrics gRPC service.
 type OTLPMetricsGRPC struct {
 	pmetricotlp.UnimplementedGRPCServer
-	HTTP http.Handler
+	m *metricsConverter
 }
 
 // Export implements pmetricotlp.GRPCServer.
 func (g *OTLPMetricsGRPC) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	raw, err := req.MarshalProto()
-	if err != nil {
-		return pmetricotlp.NewExportResponse(), status.Errorf(codes.InvalidArgument, "encode request: %v", err)
-	}
-	hr := httptest.NewRequestWithContext(ctx, "POST", "/v1/metrics", bytes.NewReader(raw))
-	hr.Header.Set("Content-Type", "application/x-protobuf")
-	rec := httptest.NewRecorder()
-	g.HTTP.ServeHTTP(rec, hr)
+	err := g.m.store(ctx, req.Metrics())
 	switch {
-	case rec.Code < 300:
+	case err == nil:
 		return pmetricotlp.NewExportResponse(), nil
-	case rec.Code == http.StatusRequestEntityTooLarge:
-		return pmetricotlp.NewExportResponse(), status.Error(codes.ResourceExhausted, strings.TrimSpace(rec.Body.String()))
-	case rec.Code < 500:
-		return pmetricotlp.NewExportResponse(), status.Error(codes.InvalidArgument, strings.TrimSpace(rec.Body.String()))
+	case errors.As(err, new(clientError)):
+		return pmetricotlp.NewExportResponse(), status.Error(codes.InvalidArgument, err.Error())
 	}
-	return pmetricotlp.NewExportResponse(), status.Error(codes.Unavailable, strings.TrimSpace(rec.Body.String()))
+	return pmetricotlp.NewExportResponse(), status.Error(codes.Unavailable, err.Error())
 }

@@ -1,8 +1,19 @@
 package intake
 
 import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
 	"bytes"
 	"compress/gzip"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/storage/remote"
+	"github.com/sextant-sre/sextant/internal/telemetry"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -48,7 +59,7 @@ func gz(b []byte) []byte {
 
 func TestOTLPLimitsAndEncodings(t *testing.T) {
 	e := store(t)
-	h := OTLPMetrics(slog.New(slog.DiscardHandler), nil, e.Storage(), 64<<10)
+	h := OTLPMetrics(slog.New(slog.DiscardHandler), e.Storage(), 64<<10)
 	body := metricsRequest(t)
 	cases := []struct {
 		name, ctype, enc string
@@ -76,7 +87,7 @@ func FuzzOTLPMetrics(f *testing.F) {
 	f.Add(metricsRequest(f), false)
 	f.Add([]byte(`{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"x"}}]},"scopeMetrics":[{"metrics":[{"name":"m","gauge":{"dataPoints":[{"asInt":"1","timeUnixNano":"1"}]}}]}]}]}`), true)
 	e := store(f)
-	h := OTLPMetrics(slog.New(slog.DiscardHandler), nil, e.Storage(), 1<<20)
+	h := OTLPMetrics(slog.New(slog.DiscardHandler), e.Storage(), 1<<20)
 	f.Fuzz(func(t *testing.T, body []byte, asJSON bool) {
 		ctype := "application/x-protobuf"
 		if asJSON {
@@ -86,4 +97,94 @@ func FuzzOTLPMetrics(f *testing.F) {
 			t.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	})
+}
+
+// TestOTLPMetricsMatchPrometheus writes the same random OTLP requests through Prometheus's own
+// OTLP handler (configured as Sextant's) and through Sextant's receiver into two stores, and
+// requires the same stored series and samples.
+func TestOTLPMetricsMatchPrometheus(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	a, b := store(t), store(t)
+	cfg := config.DefaultConfig
+	cfg.OTLPConfig = config.DefaultOTLPConfig
+	cfg.OTLPConfig.PromoteResourceAttributes = EntityAttributes
+	log := slog.New(slog.DiscardHandler)
+	theirs := remote.NewOTLPWriteHandler(log, nil, a.Storage(), func() config.Config { return cfg }, remote.OTLPOptions{LookbackDelta: 5 * time.Minute})
+	ours := OTLPMetrics(log, b.Storage(), 1<<20)
+	base := time.Now().Add(-20 * time.Minute)
+	for req := range 30 {
+		md := pmetric.NewMetrics()
+		for r := range 1 + rng.IntN(4) {
+			rm := md.ResourceMetrics().AppendEmpty()
+			attrs := rm.Resource().Attributes()
+			attrs.PutStr("service.name", fmt.Sprintf("svc-%d", rng.IntN(3)))
+			attrs.PutStr("service.instance.id", fmt.Sprintf("i-%d", r))
+			if rng.IntN(2) == 0 {
+				attrs.PutStr("deployment.environment", "prod")
+				attrs.PutStr("k8s.pod.name", fmt.Sprintf("pod-%d", r))
+			}
+			attrs.PutStr("cloud.provider", "aws") // not promoted: only in target_info
+			ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+			for k := range 1 + rng.IntN(4) {
+				m := ms.AppendEmpty()
+				ts := pcommon.NewTimestampFromTime(base.Add(time.Duration(req)*time.Second + time.Duration(k)*time.Millisecond))
+				switch rng.IntN(3) {
+				case 0:
+					m.SetName(fmt.Sprintf("queue.depth.%d", k))
+					m.SetUnit("{item}")
+					dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+					dp.SetTimestamp(ts)
+					dp.SetDoubleValue(rng.Float64())
+					dp.Attributes().PutStr("queue", fmt.Sprintf("q%d", rng.IntN(2)))
+				case 1:
+					m.SetName(fmt.Sprintf("http.server.requests.%d", k))
+					sum := m.SetEmptySum()
+					sum.SetIsMonotonic(true)
+					sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+					dp := sum.DataPoints().AppendEmpty()
+					dp.SetTimestamp(ts)
+					dp.SetIntValue(int64(req * 10))
+					dp.Attributes().PutStr("http.route", "/pay")
+				default:
+					m.SetName(fmt.Sprintf("http.server.duration.%d", k))
+					m.SetUnit("ms")
+					h := m.SetEmptyHistogram()
+					h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+					dp := h.DataPoints().AppendEmpty()
+					dp.SetTimestamp(ts)
+					dp.SetCount(uint64(req + 3))
+					dp.SetSum(float64(req) * 12.5)
+					dp.ExplicitBounds().FromRaw([]float64{10, 100})
+					dp.BucketCounts().FromRaw([]uint64{1, 1, uint64(req + 1)})
+				}
+			}
+		}
+		raw, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca, cb := postOTLP(theirs, raw, "application/x-protobuf", "").Code, postOTLP(ours, raw, "application/x-protobuf", "").Code
+		if (ca < 300) != (cb < 300) {
+			t.Fatalf("request %d: Prometheus answered %d, Sextant %d", req, ca, cb)
+		}
+	}
+	dump := func(e *telemetry.Embedded) string {
+		res, err := e.Query(context.Background(), `{__name__=~".+"}[1h]`, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, s := range res.Matrix() {
+			lines = append(lines, fmt.Sprint(s.Metric, s.Floats))
+		}
+		slices.Sort(lines)
+		return strings.Join(lines, "\n")
+	}
+	da, db := dump(a), dump(b)
+	if da != db {
+		t.Fatalf("the stores differ:\nPrometheus:\n%.3000s\nSextant:\n%.3000s", da, db)
+	}
+	if !strings.Contains(da, "http_server_requests_0_total") || !strings.Contains(da, "target_info") {
+		t.Fatalf("unexpected translation:\n%.2000s", da)
+	}
 }

@@ -73,7 +73,7 @@ func LogLines(ld plog.Logs, now time.Time) []logstore.Line {
 // acknowledged without being stored again.
 func OTLPLogs(store *logstore.Store, maxBytes int64) http.Handler {
 	dedup := newRecent(10*time.Minute, 100_000)
-	return otlpHTTP(maxBytes, plogotlp.NewExportRequest, plogotlp.NewExportResponse(), func(body []byte, req plogotlp.ExportRequest) error {
+	return otlpHTTP(maxBytes, plogotlp.NewExportRequest, plogotlp.NewExportResponse(), func(_ context.Context, body []byte, req plogotlp.ExportRequest) error {
 		if !dedup.first(body, time.Now()) {
 			return nil
 		}

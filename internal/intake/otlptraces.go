@@ -56,7 +56,7 @@ func Spans(td ptrace.Traces) []servicegraph.Span {
 // OTLPTraces returns a handler for OTLP traces over HTTP (protobuf or JSON, optionally gzip)
 // that feeds the service graph. Spans are not stored beyond the graph's short window.
 func OTLPTraces(g *servicegraph.Graph, maxBytes int64) http.Handler {
-	return otlpHTTP(maxBytes, ptraceotlp.NewExportRequest, ptraceotlp.NewExportResponse(), func(_ []byte, req ptraceotlp.ExportRequest) error {
+	return otlpHTTP(maxBytes, ptraceotlp.NewExportRequest, ptraceotlp.NewExportResponse(), func(_ context.Context, _ []byte, req ptraceotlp.ExportRequest) error {
 		g.Add(Spans(req.Traces()), time.Now())
 		return nil
 	})

@@ -63,7 +63,7 @@ func newEnv(t testing.TB, tweak ...func(*config.Server)) *testEnv {
 	graph := servicegraph.New(time.Minute)
 	srv, err := New(Deps{Store: st, Hub: hub, Logger: logger, Config: c, Origin: config.Origin{}, UI: web.FS(),
 		Metrics: metrics, RemoteWrite: intake.RemoteWriteFast(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
-		OTLPMetrics: intake.OTLPMetrics(logger, nil, metrics.Storage(), c.MaxIntakeBytes),
+		OTLPMetrics: intake.OTLPMetrics(logger, metrics.Storage(), c.MaxIntakeBytes),
 		Logs:        logs, OTLPLogs: intake.OTLPLogs(logs, c.MaxIntakeBytes), OTLPTraces: intake.OTLPTraces(graph, c.MaxIntakeBytes),
 		Alerts:  &alerts.Service{Store: st, Routes: alerts.DefaultRoutes()},
 		Sources: telemetry.NewRegistry(telemetry.Local{Metrics: metrics, Records: st, LogStore: logs})})

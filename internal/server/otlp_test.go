@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -72,7 +73,7 @@ func TestOTLPMetricsFromTheSDKOverHTTPAndGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := intake.NewGRPCServer(e.store, 4<<20, e.srv.OTLPMetrics, e.srv.Logs, nil)
+	gs := intake.NewGRPCServer(slog.New(slog.DiscardHandler), e.store, 4<<20, e.srv.Metrics.(*telemetry.Embedded).Storage(), e.srv.Logs, nil)
 	go gs.Serve(ln)
 	defer gs.Stop()
 	grpcExp, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(ln.Addr().String()), otlpmetricgrpc.WithInsecure(), otlpmetricgrpc.WithHeaders(bearer))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/url"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/intake"
+	"github.com/sextant-sre/sextant/internal/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -61,7 +63,7 @@ func TestOTLPLogsFromTheSDKOverHTTPAndGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := intake.NewGRPCServer(e.store, 4<<20, e.srv.OTLPMetrics, e.srv.Logs, nil)
+	gs := intake.NewGRPCServer(slog.New(slog.DiscardHandler), e.store, 4<<20, e.srv.Metrics.(*telemetry.Embedded).Storage(), e.srv.Logs, nil)
 	go gs.Serve(ln)
 	defer gs.Stop()
 	grpcExp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(ln.Addr().String()), otlploggrpc.WithInsecure(), otlploggrpc.WithHeaders(bearer))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -88,7 +89,7 @@ func TestTracesOverGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := intake.NewGRPCServer(e.store, 4<<20, e.srv.OTLPMetrics, e.srv.Logs, e.graph)
+	gs := intake.NewGRPCServer(slog.New(slog.DiscardHandler), e.store, 4<<20, e.srv.Metrics.(*telemetry.Embedded).Storage(), e.srv.Logs, e.graph)
 	go gs.Serve(ln)
 	defer gs.Stop()
 	ctx := context.Background()
