@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -153,8 +155,9 @@ func copyValue(v parser.Value) parser.Value {
 	return v
 }
 
-// Samples implements Metrics by reading the TSDB's chunks directly, chunk by chunk, without the
-// sample-level merging of the query path (the chunk querier already merges overlapping chunks).
+// Samples implements Metrics by reading the TSDB's chunks directly: the chunk querier (which
+// merges overlapping chunks) lists each series' chunks, and the chunks are then decoded on every
+// core, each series into a slice sized from its chunks' sample counts.
 func (e *Embedded) Samples(ctx context.Context, selector string, start, end time.Time) (QueryResult, error) {
 	sets, err := ParseSelectors([]string{selector})
 	if err != nil {
@@ -165,46 +168,81 @@ func (e *Embedded) Samples(ctx context.Context, selector string, start, end time
 		return QueryResult{Answer: Answer{Source: e.name, Status: Unavailable, Reason: err.Error()}}, nil
 	}
 	defer q.Close()
-	set := q.Select(ctx, false, &storage.SelectHints{Start: start.UnixMilli(), End: end.UnixMilli()}, sets[0]...)
-	var out promql.Matrix
-	var chunkIt chunks.Iterator
-	var it chunkenc.Iterator
 	mint, maxt := start.UnixMilli(), end.UnixMilli()
-	hint := 0 // series of one query tend to have as many samples as each other
+	set := q.Select(ctx, false, &storage.SelectHints{Start: mint, End: maxt}, sets[0]...)
+	type job struct {
+		series promql.Series
+		chunks []chunkenc.Chunk
+		n      int
+		err    error
+	}
+	var jobs []job
+	var chunkIt chunks.Iterator
 	for set.Next() {
 		s := set.At()
-		ser := promql.Series{Metric: s.Labels(), Floats: make([]promql.FPoint, 0, hint)}
+		j := job{series: promql.Series{Metric: s.Labels()}}
 		chunkIt = s.Iterator(chunkIt)
 		for chunkIt.Next() {
 			m := chunkIt.At()
-			if m.MaxTime <= mint || m.MinTime > maxt {
+			if m.MaxTime <= mint || m.MinTime > maxt || m.Chunk == nil {
 				continue
 			}
-			it = m.Chunk.Iterator(it)
-			for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-				if vt != chunkenc.ValFloat {
-					continue // native histograms are not read here
-				}
-				t, v := it.At()
-				if t <= mint || t > maxt { // (start, end], as a PromQL range selector
-					continue
-				}
-				ser.Floats = append(ser.Floats, promql.FPoint{T: t, F: v})
+			// A copy: the decoding below runs after the iterator has moved on.
+			c, err := chunkenc.FromData(m.Chunk.Encoding(), slices.Clone(m.Chunk.Bytes()))
+			if err != nil {
+				return QueryResult{}, fmt.Errorf("read chunk: %w", err)
 			}
-			if err := it.Err(); err != nil {
-				return QueryResult{}, fmt.Errorf("read samples: %w", err)
-			}
+			j.chunks = append(j.chunks, c)
+			j.n += c.NumSamples()
 		}
 		if err := chunkIt.Err(); err != nil {
 			return QueryResult{}, fmt.Errorf("read chunks: %w", err)
 		}
-		if len(ser.Floats) > 0 {
-			out = append(out, ser)
-			hint = len(ser.Floats)
+		if j.n > 0 {
+			jobs = append(jobs, j)
 		}
 	}
 	if err := set.Err(); err != nil {
 		return QueryResult{}, fmt.Errorf("select series: %w", err)
+	}
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(jobs)))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var it chunkenc.Iterator
+			for i := w; i < len(jobs); i += workers {
+				j := &jobs[i]
+				pts := make([]promql.FPoint, 0, j.n)
+				for _, c := range j.chunks {
+					it = c.Iterator(it)
+					for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+						if vt != chunkenc.ValFloat {
+							continue // native histograms are not read here
+						}
+						t, v := it.At()
+						if t > mint && t <= maxt { // (start, end], as a PromQL range selector
+							pts = append(pts, promql.FPoint{T: t, F: v})
+						}
+					}
+					if err := it.Err(); err != nil && j.err == nil {
+						j.err = fmt.Errorf("decode chunk of %s: %w", j.series.Metric, err)
+					}
+				}
+				j.series.Floats = pts
+			}
+		}()
+	}
+	wg.Wait()
+	out := make(promql.Matrix, 0, len(jobs))
+	for _, j := range jobs {
+		if j.err != nil {
+			return QueryResult{}, j.err
+		}
+		if len(j.series.Floats) > 0 {
+			out = append(out, j.series)
+		}
 	}
 	return QueryResult{Answer: e.answer(set.Warnings()), Value: out}, nil
 }
