@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -106,4 +107,35 @@ func TestEmbeddedOutOfOrderWindow(t *testing.T) {
 		t.Fatal("a sample 2 hours late is outside the window")
 	}
 	app.Rollback()
+}
+
+// TestRangeInPiecesMatchesOneQuery checks that cutting a range query into pieces evaluated at
+// once gives exactly what one query gives.
+func TestRangeInPiecesMatchesOneQuery(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	e := openTest(t)
+	end := time.Now().Truncate(time.Second)
+	fill(t, e, end, map[string]float64{"api": 2, "db": 5, "cache": 0.5})
+	ctx := context.Background()
+	r := Range{Start: end.Add(-50 * time.Minute), End: end, Step: 7 * time.Second} // 429 steps: 2 pieces
+	for _, q := range []string{
+		`requests_total`,
+		`sum by (service) (rate(requests_total[1m]))`,
+		`avg_over_time(requests_total[5m] offset 2m)`,
+		`max_over_time(rate(requests_total[1m])[10m:30s])`,
+		`requests_total > 10000`,
+		`timestamp(requests_total)`,
+	} {
+		pieces, err := e.QueryRange(ctx, q, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, err := e.rangePiece(ctx, q, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fmt.Sprint(pieces.Value), fmt.Sprint(one.Value); got != want {
+			t.Errorf("%s: pieces differ from one query:\n%.500s\n%.500s", q, got, want)
+		}
+	}
 }
