@@ -61,12 +61,22 @@ func TestOTLPLimitsAndEncodings(t *testing.T) {
 	e := store(t)
 	h := OTLPMetrics(slog.New(slog.DiscardHandler), e.Storage(), 64<<10)
 	body := metricsRequest(t)
+	req := pmetricotlp.NewExportRequest()
+	if err := req.UnmarshalProto(body); err != nil {
+		t.Fatal(err)
+	}
+	asJSON, err := req.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, ctype, enc string
 		body             []byte
 		code             int
 	}{
 		{"protobuf", "application/x-protobuf", "", body, 200},
+		{"JSON", "application/json", "", asJSON, 200},
+		{"gzip JSON", "application/json", "gzip", gz(asJSON), 200},
 		{"gzip protobuf", "application/x-protobuf", "gzip", gz(body), 200},
 		{"a gzip bomb", "application/x-protobuf", "gzip", gz(make([]byte, 1<<20)), 413},
 		{"not gzip", "application/x-protobuf", "gzip", body, 400},

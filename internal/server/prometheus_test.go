@@ -158,8 +158,46 @@ remote_write:
 		t.Fatalf("query_range %v: %d %+v\nstored samples: %v", form, res.StatusCode, rng, raw.Value)
 	}
 
-	// Kill Prometheus mid-flight: the remote source now says it is unavailable.
+	// Kill Prometheus while queries are in flight: every answer is either the data or
+	// "unavailable", never an error and never an empty result that would read as zero.
+	answers := make(chan telemetry.QueryResult, 1000)
+	done := make(chan struct{})
+	go func() {
+		defer close(answers)
+		for {
+			res, err := remote.Query(ctx, q, at)
+			if err != nil {
+				t.Errorf("a dying source must not be an error: %v", err)
+				return
+			}
+			answers <- res
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if res.Status == telemetry.Unavailable {
+				return
+			}
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
 	prom.Kill()
+	var sawData, sawUnavailable bool
+	for res := range answers {
+		switch {
+		case res.Status == telemetry.OK && len(res.Vector()) == 2:
+			sawData = true
+		case res.Status == telemetry.Unavailable && res.Value == nil && res.Reason != "":
+			sawUnavailable = true
+		default:
+			t.Fatalf("an answer that is neither the data nor unavailable: %+v", res)
+		}
+	}
+	close(done)
+	if !sawData || !sawUnavailable {
+		t.Fatalf("saw data %v, saw unavailable %v", sawData, sawUnavailable)
+	}
 	dead, err := remote.Query(ctx, q, at)
 	if err != nil {
 		t.Fatalf("a dead source must not be an error: %v", err)
