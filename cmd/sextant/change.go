@@ -68,7 +68,7 @@ func changeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer res.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("Sextant answered %s: %s", res.Status, bytes.TrimSpace(answer))
+		return fmt.Errorf("the server answered %s: %s", res.Status, bytes.TrimSpace(answer))
 	}
 	fmt.Fprintln(stdout, string(bytes.TrimSpace(answer)))
 	return nil

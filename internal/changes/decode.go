@@ -283,7 +283,7 @@ type unleash struct {
 func FromUnleash(body []byte) (c Change, ok bool, err error) {
 	var u unleash
 	if err := json.Unmarshal(body, &u); err != nil {
-		return Change{}, false, fmt.Errorf("Unleash webhook: %w", err)
+		return Change{}, false, fmt.Errorf("unleash webhook: %w", err)
 	}
 	if u.ID == "" || u.Type == "" {
 		return Change{}, false, errors.New("id and type: are required")

@@ -352,7 +352,7 @@ func decodeLabels(b []byte) (labels.Labels, error) {
 	}
 	sb.Sort()
 	lset := sb.Labels()
-	if !lset.Has(labels.MetricName) || !lset.IsValid(model.UTF8Validation) {
+	if !lset.Has(model.MetricNameLabel) || !lset.IsValid(model.UTF8Validation) {
 		return lset, errInvalidSeries
 	}
 	if _, dup := lset.HasDuplicateLabelNames(); dup {

@@ -44,10 +44,9 @@ type Edge struct {
 type key struct{ caller, callee string }
 
 type held struct {
-	span     Span
-	children []Span // children that arrived before this span
-	matched  bool   // a child in another service was seen, so the client span is not a peer call
-	at       time.Time
+	span    Span
+	matched bool // a child in another service was seen, so the client span is not a peer call
+	at      time.Time
 }
 
 // maxHeld bounds the spans held at once, so a burst of traces cannot exhaust memory: past it,
