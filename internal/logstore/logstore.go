@@ -160,7 +160,11 @@ func (s *Store) Append(lines []Line) error {
 		}
 		b.add(l.Time.UnixNano(), id, l.Severity, tmpl, l.Body, l.TraceID)
 		if b.len() >= s.opt.ChunkLines {
-			if err := s.sealLocked(id); err != nil {
+			touched := map[*partition]bool{}
+			if err := s.sealLocked(id, touched); err != nil {
+				return err
+			}
+			if err := syncAll(touched); err != nil {
 				return err
 			}
 		}
@@ -176,16 +180,27 @@ func (s *Store) Flush() error {
 }
 
 func (s *Store) sealAllLocked() error {
+	touched := map[*partition]bool{}
 	for id := range s.open {
-		if err := s.sealLocked(id); err != nil {
+		if err := s.sealLocked(id, touched); err != nil {
+			return err
+		}
+	}
+	return syncAll(touched)
+}
+
+func syncAll(parts map[*partition]bool) error {
+	for p := range parts {
+		if err := p.sync(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// sealLocked writes a stream's open chunk into the partitions of its lines' hours.
-func (s *Store) sealLocked(id uint32) error {
+// sealLocked writes a stream's open chunk into the partitions of its lines' hours, noting the
+// partitions written in touched (synced once by the caller, not once per chunk).
+func (s *Store) sealLocked(id uint32, touched map[*partition]bool) error {
 	open := s.open[id]
 	if open == nil || open.len() == 0 {
 		return nil
@@ -202,6 +217,7 @@ func (s *Store) sealLocked(id uint32) error {
 		if err := p.write(b.build()); err != nil {
 			return err
 		}
+		touched[p] = true
 	}
 	delete(s.open, id)
 	return nil

@@ -80,7 +80,7 @@ func openPartition(path string, hour int64) (*partition, error) {
 	return p, nil
 }
 
-// write appends a sealed chunk and syncs it.
+// write appends a sealed chunk; sync makes it durable.
 func (p *partition) write(c *chunk) error {
 	idx := encodeMeta(c)
 	rec := binary.LittleEndian.AppendUint32(nil, uint32(len(idx)))
@@ -91,11 +91,15 @@ func (p *partition) write(c *chunk) error {
 	if _, err := p.f.WriteAt(rec, p.size); err != nil {
 		return fmt.Errorf("write log chunk: %w", err)
 	}
-	if err := p.f.Sync(); err != nil {
-		return fmt.Errorf("sync log chunk: %w", err)
-	}
 	p.chunks = append(p.chunks, chunkRef{meta: c.meta, off: p.size + 4 + int64(len(idx)), n: int64(len(c.data))})
 	p.size += int64(len(rec))
+	return nil
+}
+
+func (p *partition) sync() error {
+	if err := p.f.Sync(); err != nil {
+		return fmt.Errorf("sync log partition: %w", err)
+	}
 	return nil
 }
 
