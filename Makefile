@@ -34,8 +34,18 @@ bench:
 	$(GO) test ./internal/store -run XXX -bench AppendConcurrent -benchtime 40000x
 	$(GO) test ./internal/incident -run XXX -bench Project10k
 	$(GO) test ./internal/server -run XXX -bench 'SSEFanout|StateOverAPI10k' -benchtime 50x
+	$(GO) test ./internal/intake -run XXX -bench RemoteWriteIntake -benchtime 2000x
+	$(GO) test ./internal/intake -run XXX -bench OTLPMetricsIntake -benchtime 500x
+	$(GO) test ./internal/telemetry -run XXX -bench 'QueryRange10kSeries6h|Samples10kSeries6h' -benchtime 3x
+	$(GO) test ./internal/logstore -run XXX -bench Append -benchtime 1000000x
+	$(GO) test ./internal/logstore -run XXX -bench Select10M -benchtime 20x
 
 # A short run of every fuzz target (the seed corpora also run in `make test`).
 fuzz:
 	$(GO) test ./internal/incident -run XXX -fuzz FuzzDecodeDraft -fuzztime 60s
 	$(GO) test ./internal/server -run XXX -fuzz FuzzAPIJSONInput -fuzztime 60s
+	$(GO) test ./internal/promapi -run XXX -fuzz FuzzParams -fuzztime 60s
+	$(GO) test ./internal/alerts -run XXX -fuzz FuzzDecode -fuzztime 60s
+	$(GO) test ./internal/changes -run XXX -fuzz FuzzDecoders -fuzztime 60s
+	$(GO) test ./internal/logstore -run XXX -fuzz FuzzChunkIndex -fuzztime 60s
+	for f in FuzzRemoteWrite 'FuzzOTLPMetrics$$' FuzzOTLPLogs FuzzOTLPTraces; do $(GO) test ./internal/intake -run XXX -fuzz "$$f" -fuzztime 60s || exit 1; done
