@@ -75,12 +75,10 @@ func (s *Service) Receive(ctx context.Context, actor incident.Actor, source stri
 		newest = open[0].ID
 	}
 	rep := Report{Results: []Result{}}
+	history := make([]store.AlertEvent, 0, len(alerts))
 	for _, a := range alerts {
-		ev := store.AlertEvent{Fingerprint: a.Fingerprint, Name: a.Name(), Status: a.Status, Labels: a.Labels, Annotations: a.Annotations,
-			StartsAt: a.StartsAt, EndsAt: a.EndsAt, Source: source, ReceivedAt: s.now()}
-		if err := s.Store.RecordAlert(ctx, ev); err != nil {
-			return rep, err
-		}
+		history = append(history, store.AlertEvent{Fingerprint: a.Fingerprint, Name: a.Name(), Status: a.Status, Labels: a.Labels,
+			Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: a.EndsAt, Source: source, ReceivedAt: s.now()})
 		res, declared, err := s.handle(ctx, actor, a, newest)
 		if err != nil {
 			return rep, fmt.Errorf("alert %s (%s): %w", a.Name(), a.Fingerprint, err)
@@ -90,7 +88,7 @@ func (s *Service) Receive(ctx context.Context, actor incident.Actor, source stri
 		}
 		rep.Results = append(rep.Results, res)
 	}
-	return rep, s.Store.MarkDelivered(ctx, key, s.now())
+	return rep, s.Store.MarkDelivered(ctx, key, s.now(), history)
 }
 
 // handle routes and acts on one alert; it returns the id of an incident it declared.

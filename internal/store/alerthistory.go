@@ -20,17 +20,32 @@ type AlertEvent struct {
 	ReceivedAt  time.Time         `json:"received_at"`
 }
 
-// RecordAlert implements Store.
-func (s *SQLite) RecordAlert(ctx context.Context, a AlertEvent) error {
-	lbls, _ := json.Marshal(a.Labels)
-	ann, _ := json.Marshal(a.Annotations)
-	_, err := s.write.ExecContext(ctx, `INSERT INTO alert_events (fingerprint, name, status, labels, annotations, starts_at, ends_at, source, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		a.Fingerprint, a.Name, a.Status, string(lbls), string(ann), nanos(a.StartsAt), nanos(a.EndsAt), a.Source, nanos(a.ReceivedAt))
+// MarkDelivered implements Store: the delivery's key and the alert states it carried are
+// recorded in one transaction, so a delivery is in the history once or not at all. It also
+// forgets deliveries older than a week.
+func (s *SQLite) MarkDelivered(ctx context.Context, key string, at time.Time, alerts []AlertEvent) error {
+	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("record alert: %w", err)
+		return fmt.Errorf("record delivery: %w", err)
 	}
-	return nil
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM deliveries WHERE received_at < $1", nanos(at.Add(-deliveryRetention))); err != nil {
+		return fmt.Errorf("prune deliveries: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO deliveries (key, received_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, nanos(at)); err != nil {
+		return fmt.Errorf("record delivery: %w", err)
+	}
+	for _, a := range alerts {
+		lbls, _ := json.Marshal(a.Labels)
+		ann, _ := json.Marshal(a.Annotations)
+		_, err := tx.ExecContext(ctx, `INSERT INTO alert_events (fingerprint, name, status, labels, annotations, starts_at, ends_at, source, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			a.Fingerprint, a.Name, a.Status, string(lbls), string(ann), nanos(a.StartsAt), nanos(a.EndsAt), a.Source, nanos(a.ReceivedAt))
+		if err != nil {
+			return fmt.Errorf("record alert: %w", err)
+		}
+	}
+	return tx.Commit()
 }
 
 // AlertEvents implements Store: the alert states received in [start, end], oldest first.

@@ -58,14 +58,3 @@ func (s *SQLite) Delivered(ctx context.Context, key string) (bool, error) {
 	}
 	return n > 0, nil
 }
-
-// MarkDelivered implements Store; it also forgets deliveries older than a week.
-func (s *SQLite) MarkDelivered(ctx context.Context, key string, at time.Time) error {
-	if _, err := s.write.ExecContext(ctx, "DELETE FROM deliveries WHERE received_at < $1", nanos(at.Add(-deliveryRetention))); err != nil {
-		return fmt.Errorf("prune deliveries: %w", err)
-	}
-	if _, err := s.write.ExecContext(ctx, "INSERT INTO deliveries (key, received_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", key, nanos(at)); err != nil {
-		return fmt.Errorf("record delivery: %w", err)
-	}
-	return nil
-}

@@ -37,10 +37,8 @@ type Store interface {
 	SaveAlertLink(ctx context.Context, l AlertLink) error
 	// Delivered reports whether a webhook delivery with this key was already processed.
 	Delivered(ctx context.Context, key string) (bool, error)
-	// MarkDelivered records a processed delivery.
-	MarkDelivered(ctx context.Context, key string, at time.Time) error
-	// RecordAlert keeps an alert state as received.
-	RecordAlert(ctx context.Context, a AlertEvent) error
+	// MarkDelivered records a processed delivery and the alert states it carried, together.
+	MarkDelivered(ctx context.Context, key string, at time.Time, alerts []AlertEvent) error
 	// AlertEvents lists the alert states received in [start, end], oldest first.
 	AlertEvents(ctx context.Context, start, end time.Time) ([]AlertEvent, error)
 	// RecordChange stores a change; false when one with the same id was already stored.
