@@ -55,39 +55,11 @@ func benchRemoteWrite(b *testing.B, handler string) {
 			bodies = append(bodies, snappy.Encode(nil, raw))
 		}
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					return
-				}
-				req, _ := http.NewRequest("POST", srv.URL, bytes.NewReader(bodies[i]))
-				req.Header.Set("Content-Type", "application/x-protobuf")
-				req.Header.Set("Content-Encoding", "snappy")
-				req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-				res, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				res.Body.Close()
-				if res.StatusCode != http.StatusNoContent {
-					b.Errorf("status %d", res.StatusCode)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	send(b, srv.URL, bodies, map[string]string{"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
+		"X-Prometheus-Remote-Write-Version": "0.1.0"}, http.StatusNoContent)
 	b.StopTimer()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
@@ -140,10 +112,18 @@ func BenchmarkOTLPMetricsIntake(b *testing.B) {
 			bodies = append(bodies, raw)
 		}
 	}
+	b.ResetTimer()
+	send(b, srv.URL, bodies, map[string]string{"Content-Type": "application/x-protobuf"}, http.StatusOK)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*perRequest)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// send posts the first b.N bodies to url from 4 concurrent senders, each answer expected to be
+// want.
+func send(b *testing.B, url string, bodies [][]byte, headers map[string]string, want int) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	b.ResetTimer()
 	for range 4 {
 		wg.Add(1)
 		go func() {
@@ -153,20 +133,22 @@ func BenchmarkOTLPMetricsIntake(b *testing.B) {
 				if i >= int64(b.N) {
 					return
 				}
-				res, err := client.Post(srv.URL, "application/x-protobuf", bytes.NewReader(bodies[i]))
+				req, _ := http.NewRequest("POST", url, bytes.NewReader(bodies[i]))
+				for k, v := range headers {
+					req.Header.Set(k, v)
+				}
+				res, err := client.Do(req)
 				if err != nil {
 					b.Error(err)
 					return
 				}
 				res.Body.Close()
-				if res.StatusCode != http.StatusOK {
-					b.Errorf("status %d", res.StatusCode)
+				if res.StatusCode != want {
+					b.Errorf("status %d, want %d", res.StatusCode, want)
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(b.N*perRequest)/b.Elapsed().Seconds(), "samples/s")
 }

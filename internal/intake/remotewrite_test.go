@@ -155,24 +155,39 @@ func TestFastPathMatchesPrometheus(t *testing.T) {
 			t.Fatalf("request %d: Prometheus answered %d, the fast path %d", req, ca, cb)
 		}
 	}
-	ctx := context.Background()
-	dump := func(e *telemetry.Embedded) string {
-		res, err := e.Query(ctx, `{__name__=~".+"}[1h]`, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var lines []string
-		for _, s := range res.Matrix() {
-			lines = append(lines, fmt.Sprint(s.Metric, s.Floats))
-		}
-		slices.Sort(lines)
-		return strings.Join(lines, "\n")
-	}
-	da, db := dump(a), dump(b)
+	da, db := dumpStore(t, a), dumpStore(t, b)
 	if da != db {
 		t.Fatalf("the stores differ:\nPrometheus:\n%.2000s\nfast path:\n%.2000s", da, db)
 	}
 	if len(da) == 0 {
 		t.Fatal("nothing was stored")
+	}
+}
+
+// dumpStore renders every series and sample of a store of the last hour, sorted, for comparing
+// two stores.
+func dumpStore(t *testing.T, e *telemetry.Embedded) string {
+	t.Helper()
+	res, err := e.Query(context.Background(), `{__name__=~".+"}[1h]`, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, s := range res.Matrix() {
+		lines = append(lines, fmt.Sprint(s.Metric, s.Floats))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// fuzzOTLP posts one fuzzed body to an OTLP receiver as protobuf or JSON: it must neither panic
+// nor answer with a server error.
+func fuzzOTLP(t *testing.T, h http.Handler, body []byte, asJSON bool) {
+	ctype := "application/x-protobuf"
+	if asJSON {
+		ctype = "application/json"
+	}
+	if rec := postOTLP(h, body, ctype, ""); rec.Code >= 500 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }
