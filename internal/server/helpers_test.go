@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -137,4 +138,18 @@ func (e *testEnv) declare(title string) string {
 		e.t.Fatalf("declare: %d %s", code, raw)
 	}
 	return res.Incident.ID
+}
+
+// otlpGRPC serves OTLP over gRPC (metrics, logs and traces) on a loopback port until the test
+// ends, and returns its address.
+func (e *testEnv) otlpGRPC(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := intake.NewGRPCServer(slog.New(slog.DiscardHandler), e.store, 4<<20, e.srv.Metrics.(*telemetry.Embedded).Storage(), e.srv.Logs, e.graph)
+	go gs.Serve(ln)
+	t.Cleanup(gs.Stop)
+	return ln.Addr().String()
 }

@@ -2,14 +2,11 @@ package server
 
 import (
 	"context"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sextant-sre/sextant/internal/auth"
-	"github.com/sextant-sre/sextant/internal/intake"
 	"github.com/sextant-sre/sextant/internal/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
@@ -69,14 +66,8 @@ func TestOTLPMetricsFromTheSDKOverHTTPAndGRPC(t *testing.T) {
 	}
 	checkStored(t, e, "checkout-http", 7)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := intake.NewGRPCServer(slog.New(slog.DiscardHandler), e.store, 4<<20, e.srv.Metrics.(*telemetry.Embedded).Storage(), e.srv.Logs, nil)
-	go gs.Serve(ln)
-	defer gs.Stop()
-	grpcExp, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(ln.Addr().String()), otlpmetricgrpc.WithInsecure(), otlpmetricgrpc.WithHeaders(bearer))
+	addr := e.otlpGRPC(t)
+	grpcExp, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(addr), otlpmetricgrpc.WithInsecure(), otlpmetricgrpc.WithHeaders(bearer))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,12 +76,12 @@ func TestOTLPMetricsFromTheSDKOverHTTPAndGRPC(t *testing.T) {
 	}
 	checkStored(t, e, "checkout-grpc", 11)
 
-	viewer, _ := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(ln.Addr().String()), otlpmetricgrpc.WithInsecure(),
+	viewer, _ := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(addr), otlpmetricgrpc.WithInsecure(),
 		otlpmetricgrpc.WithHeaders(map[string]string{"Authorization": "Bearer " + e.tokens[auth.Viewer]}), otlpmetricgrpc.WithRetry(otlpmetricgrpc.RetryConfig{Enabled: false}))
 	if err := sendMetrics(t, viewer, "nope", 1); err == nil || !strings.Contains(err.Error(), "PermissionDenied") {
 		t.Fatalf("a viewer token must not send telemetry: %v", err)
 	}
-	anon, _ := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(ln.Addr().String()), otlpmetricgrpc.WithInsecure(), otlpmetricgrpc.WithRetry(otlpmetricgrpc.RetryConfig{Enabled: false}))
+	anon, _ := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(addr), otlpmetricgrpc.WithInsecure(), otlpmetricgrpc.WithRetry(otlpmetricgrpc.RetryConfig{Enabled: false}))
 	if err := sendMetrics(t, anon, "nope", 1); err == nil || !strings.Contains(err.Error(), "Unauthenticated") {
 		t.Fatalf("no token: %v", err)
 	}

@@ -2,15 +2,11 @@ package server
 
 import (
 	"context"
-	"log/slog"
-	"net"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/sextant-sre/sextant/internal/auth"
-	"github.com/sextant-sre/sextant/internal/intake"
-	"github.com/sextant-sre/sextant/internal/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -59,14 +55,8 @@ func TestOTLPLogsFromTheSDKOverHTTPAndGRPC(t *testing.T) {
 		"dial tcp 10.0.3.9:11211: bind: address already in use", "payment 4411 declined"); err != nil {
 		t.Fatalf("OTLP logs over HTTP: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := intake.NewGRPCServer(slog.New(slog.DiscardHandler), e.store, 4<<20, e.srv.Metrics.(*telemetry.Embedded).Storage(), e.srv.Logs, nil)
-	go gs.Serve(ln)
-	defer gs.Stop()
-	grpcExp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(ln.Addr().String()), otlploggrpc.WithInsecure(), otlploggrpc.WithHeaders(bearer))
+	addr := e.otlpGRPC(t)
+	grpcExp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(addr), otlploggrpc.WithInsecure(), otlploggrpc.WithHeaders(bearer))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,10 @@ package server
 
 import (
 	"context"
-	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/sextant-sre/sextant/internal/auth"
-	"github.com/sextant-sre/sextant/internal/intake"
 	"github.com/sextant-sre/sextant/internal/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -85,16 +82,10 @@ func TestTracesBecomeServiceEdges(t *testing.T) {
 // TestTracesOverGRPC sends a caller and a callee span over OTLP gRPC and finds their edge.
 func TestTracesOverGRPC(t *testing.T) {
 	e := newEnv(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := intake.NewGRPCServer(slog.New(slog.DiscardHandler), e.store, 4<<20, e.srv.Metrics.(*telemetry.Embedded).Storage(), e.srv.Logs, e.graph)
-	go gs.Serve(ln)
-	defer gs.Stop()
+	addr := e.otlpGRPC(t)
 	ctx := context.Background()
 	provider := func(service string) *sdktrace.TracerProvider {
-		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(ln.Addr().String()), otlptracegrpc.WithInsecure(),
+		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure(),
 			otlptracegrpc.WithHeaders(map[string]string{"Authorization": "Bearer " + e.tokens[auth.Responder]}))
 		if err != nil {
 			t.Fatal(err)
