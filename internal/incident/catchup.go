@@ -79,6 +79,17 @@ var catchKinds = []struct {
 	{"notes", "Notes and chat", []Type{TypeNote, TypeChatImported}},
 }
 
+// catchKindOf is the catch-up group of each event type.
+var catchKindOf = func() map[Type]string {
+	m := map[Type]string{}
+	for _, k := range catchKinds {
+		for _, t := range k.types {
+			m[t] = k.kind
+		}
+	}
+	return m
+}()
+
 // CatchUpSince summarises what was recorded after since (by the recorded clock: what the reader
 // has not yet been able to see), against the full log. until is the recorded time of the newest
 // event.
@@ -87,18 +98,12 @@ func CatchUpSince(id string, events []Event, since time.Time) CatchUp {
 	after := Project(id, events)
 	c := CatchUp{Since: since, Until: after.UpdatedAt}
 	groups := map[string]*Group{}
-	kindOf := map[Type]string{}
-	for _, k := range catchKinds {
-		for _, t := range k.types {
-			kindOf[t] = k.kind
-		}
-	}
 	for _, ev := range events {
 		if !ev.RecordedAt.After(since) {
 			continue
 		}
 		c.Events++
-		k := kindOf[ev.Type]
+		k := catchKindOf[ev.Type]
 		g := groups[k]
 		if g == nil {
 			g = &Group{Kind: k}

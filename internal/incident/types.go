@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -307,7 +308,7 @@ func Types() []Type {
 	for t := range newPayload {
 		out = append(out, t)
 	}
-	sortStrings(out)
+	slices.Sort(out)
 	return out
 }
 

@@ -3,7 +3,6 @@ package incident
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -349,5 +348,3 @@ func validID(s string) bool {
 	}
 	return true
 }
-
-func sortStrings[T ~string](s []T) { slices.Sort(s) }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/sextant-sre/sextant/internal/auth"
+	"github.com/sextant-sre/sextant/internal/incident"
 )
 
 const sessionCookie = "sextant_session"
@@ -148,9 +149,9 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 // Token administration.
 
 type createTokenRequest struct {
-	Name string    `json:"name"`
-	Role auth.Role `json:"role"`
-	Kind string    `json:"kind,omitempty"`
+	Name string             `json:"name"`
+	Role auth.Role          `json:"role"`
+	Kind incident.ActorKind `json:"kind,omitempty"`
 }
 
 type createTokenResponse struct {
@@ -178,7 +179,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Logger, badRequest("role", "%v", err))
 		return
 	}
-	secret, t, err := auth.IssueToken(r.Context(), s.Store, uuid.Must(uuid.NewV7()).String(), req.Name, req.Role, actorKind(req.Kind), s.Now())
+	secret, t, err := auth.IssueToken(r.Context(), s.Store, uuid.Must(uuid.NewV7()).String(), req.Name, req.Role, req.Kind, s.Now())
 	if err != nil {
 		writeError(w, r, s.Logger, badRequest("", "%v", err))
 		return

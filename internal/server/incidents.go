@@ -15,8 +15,6 @@ import (
 	"github.com/sextant-sre/sextant/internal/store"
 )
 
-func actorKind(s string) incident.ActorKind { return incident.ActorKind(s) }
-
 type listResponse struct {
 	Incidents []incident.Headline `json:"incidents"`
 	// LastPos is the log position the list is current to: subscribe to /api/stream with
