@@ -230,71 +230,71 @@ func (e *Embedded) Samples(ctx context.Context, selector string, start, end time
 	defer q.Close()
 	mint, maxt := start.UnixMilli(), end.UnixMilli()
 	set := q.Select(ctx, false, &storage.SelectHints{Start: mint, End: maxt}, sets[0]...)
+	// Listing the chunks is serial; decoding them is not: workers decode each series as soon as
+	// it is listed, so the two overlap.
 	type job struct {
 		series promql.Series
-		chunks []chunkenc.Chunk
+		chunks []chunkSpan
 		n      int
 		err    error
 	}
-	var jobs []job
-	var chunkIt chunks.Iterator
-	for set.Next() {
-		s := set.At()
-		j := job{series: promql.Series{Metric: s.Labels()}}
-		chunkIt = s.Iterator(chunkIt)
-		for chunkIt.Next() {
-			m := chunkIt.At()
-			if m.MaxTime <= mint || m.MinTime > maxt || m.Chunk == nil {
-				continue
-			}
-			// A copy: the decoding below runs after the iterator has moved on.
-			c, err := chunkenc.FromData(m.Chunk.Encoding(), slices.Clone(m.Chunk.Bytes()))
-			if err != nil {
-				return QueryResult{}, fmt.Errorf("read chunk: %w", err)
-			}
-			j.chunks = append(j.chunks, c)
-			j.n += c.NumSamples()
-		}
-		if err := chunkIt.Err(); err != nil {
-			return QueryResult{}, fmt.Errorf("read chunks: %w", err)
-		}
-		if j.n > 0 {
-			jobs = append(jobs, j)
-		}
-	}
-	if err := set.Err(); err != nil {
-		return QueryResult{}, fmt.Errorf("select series: %w", err)
-	}
-	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(jobs)))
-	for w := range workers {
+	var (
+		jobs    []*job
+		queue   = make(chan *job, 256)
+		wg      sync.WaitGroup
+		workers = runtime.GOMAXPROCS(0)
+	)
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var it chunkenc.Iterator
-			for i := w; i < len(jobs); i += workers {
-				j := &jobs[i]
-				pts := make([]promql.FPoint, 0, j.n)
-				for _, c := range j.chunks {
-					it = c.Iterator(it)
-					for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-						if vt != chunkenc.ValFloat {
-							continue // native histograms are not read here
-						}
-						t, v := it.At()
-						if t > mint && t <= maxt { // (start, end], as a PromQL range selector
-							pts = append(pts, promql.FPoint{T: t, F: v})
-						}
-					}
-					if err := it.Err(); err != nil && j.err == nil {
-						j.err = fmt.Errorf("decode chunk of %s: %w", j.series.Metric, err)
-					}
+			for j := range queue {
+				j.series.Floats, j.err = decodeFloats(j.series.Floats[:0], j.chunks, mint, maxt, &it)
+				if j.err != nil {
+					j.err = fmt.Errorf("decode chunk of %s: %w", j.series.Metric, j.err)
 				}
-				j.series.Floats = pts
 			}
 		}()
 	}
+	listErr := func() error {
+		defer close(queue)
+		var chunkIt chunks.Iterator
+		for set.Next() {
+			s := set.At()
+			j := &job{series: promql.Series{Metric: s.Labels()}}
+			chunkIt = s.Iterator(chunkIt)
+			for chunkIt.Next() {
+				m := chunkIt.At()
+				if m.MaxTime <= mint || m.MinTime > maxt || m.Chunk == nil {
+					continue
+				}
+				// A copy: the decoding runs after the iterator has moved on.
+				c, err := chunkenc.FromData(m.Chunk.Encoding(), slices.Clone(m.Chunk.Bytes()))
+				if err != nil {
+					return fmt.Errorf("read chunk: %w", err)
+				}
+				j.chunks = append(j.chunks, chunkSpan{chunk: c, minT: m.MinTime, maxT: m.MaxTime})
+				j.n += c.NumSamples()
+			}
+			if err := chunkIt.Err(); err != nil {
+				return fmt.Errorf("read chunks: %w", err)
+			}
+			if j.n > 0 {
+				j.series.Floats = make([]promql.FPoint, 0, j.n)
+				jobs = append(jobs, j)
+				queue <- j
+			}
+		}
+		if err := set.Err(); err != nil {
+			return fmt.Errorf("select series: %w", err)
+		}
+		return nil
+	}()
 	wg.Wait()
+	if listErr != nil {
+		return QueryResult{}, listErr
+	}
 	out := make(promql.Matrix, 0, len(jobs))
 	for _, j := range jobs {
 		if j.err != nil {
@@ -388,4 +388,33 @@ func (e *Embedded) labelQuery(ctx context.Context, selectors []string, start, en
 	}
 	slices.Sort(all)
 	return ValuesResult{Answer: e.answer(ws), Values: slices.Compact(all)}, nil
+}
+
+// chunkSpan is a chunk with the time range its metadata gives.
+type chunkSpan struct {
+	chunk      chunkenc.Chunk
+	minT, maxT int64
+}
+
+// decodeFloats appends the float samples of chunks in (mint, maxt] to pts, as a PromQL range
+// selector would select them. Native histogram samples are not read here. Chunks wholly inside
+// the range skip the per-sample bounds check: that is most of them.
+func decodeFloats(pts []promql.FPoint, spans []chunkSpan, mint, maxt int64, it *chunkenc.Iterator) ([]promql.FPoint, error) {
+	for _, sp := range spans {
+		*it = sp.chunk.Iterator(*it)
+		inside := sp.minT > mint && sp.maxT <= maxt
+		for vt := (*it).Next(); vt != chunkenc.ValNone; vt = (*it).Next() {
+			if vt != chunkenc.ValFloat {
+				continue
+			}
+			t, v := (*it).At()
+			if inside || (t > mint && t <= maxt) {
+				pts = append(pts, promql.FPoint{T: t, F: v})
+			}
+		}
+		if err := (*it).Err(); err != nil {
+			return pts, err
+		}
+	}
+	return pts, nil
 }
