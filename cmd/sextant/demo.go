@@ -2,96 +2,159 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/sextant-sre/sextant/internal/incident"
+	"github.com/sextant-sre/sextant/internal/changes"
+	"github.com/sextant-sre/sextant/internal/logstore"
+	"github.com/sextant-sre/sextant/internal/playback"
+	"github.com/sextant-sre/sextant/internal/server"
+	"github.com/sextant-sre/sextant/internal/sim"
 	"github.com/sextant-sre/sextant/internal/store"
 )
 
-// demoIncident writes a short, plausible incident so that the demo's room shows every part of
-// the state card: impact, roles, hypotheses in several states, actions, fresh and stale
-// observations, a decision, and a correction.
-func demoIncident(ctx context.Context, st store.Store) error {
+// demoOptions are the demo's own settings: which scenario, and how it plays.
+type demoOptions struct {
+	scenario string
+	seed     uint64
+	speed    float64
+	history  time.Duration
+}
+
+func (o *demoOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.scenario, "scenario", "1", "the scenario the simulated world plays, by number or name (sextant sim list)")
+	fs.Uint64Var(&o.seed, "seed", 1, "the simulator's seed")
+	fs.Float64Var(&o.speed, "speed", 60, "simulated seconds per second (1 to 60) until the world catches up with the clock")
+	fs.DurationVar(&o.history, "history", 7*24*time.Hour, "the normal history written before the live part, for baselines")
+}
+
+// The demo's timeline: the live part starts liveLead before now (at speed 1, now) and the
+// scenario's onset comes onsetAfter into it, so at 60x the onset arrives half a minute after
+// the start and the world catches up with the clock a quarter of an hour later.
+const (
+	liveLead   = 45 * time.Minute
+	onsetAfter = 30 * time.Minute
+)
+
+// demoWorld is the simulated world of a running demo.
+type demoWorld struct {
+	scenario sim.Scenario
+	opts     demoOptions
+	stream   *sim.Stream
+	player   *playback.Player
+
+	mu      sync.Mutex
+	queued  []sim.Intervention
+	now     time.Time // of the last step played
+	applied []sim.AppliedIntervention
+}
+
+// newDemoWorld builds the scenario and writes the history before the live part straight into
+// the stores (the metrics store must not be open yet).
+func newDemoWorld(ctx context.Context, o demoOptions, st store.Store, logs *logstore.Store, metricsDir string, log *slog.Logger, stderr io.Writer) (*demoWorld, error) {
+	if o.speed < 1 || o.speed > 60 {
+		return nil, fmt.Errorf("speed: %.1f: choose 1 to 60", o.speed)
+	}
+	if o.history < 0 {
+		return nil, fmt.Errorf("history: %s must not be negative", o.history)
+	}
+	n, err := sim.ScenarioNumber(o.scenario)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
 	now := time.Now().UTC()
-	at := func(minAgo int) time.Time { return now.Add(-time.Duration(minAgo) * time.Minute) }
-	id := uuid.Must(uuid.NewV7()).String()
-	people := map[string]incident.Actor{
-		"ana":   {Kind: incident.ActorPerson, ID: "demo:ana", Name: "Ana (SRE on call)"},
-		"bo":    {Kind: incident.ActorPerson, ID: "demo:bo", Name: "Bo (checkout team)"},
-		"alert": {Kind: incident.ActorIntegration, ID: "demo:alertmanager", Name: "Alertmanager"},
+	live := now.Truncate(sim.StepSize)
+	if o.speed > 1 {
+		live = live.Add(-liveLead)
 	}
-	var declared, hypDeploy, hypDB, obsErr, actRollback string
-	steps := []struct {
-		who   string
-		at    int
-		draft func() incident.Draft
-		keep  *string
-	}{
-		{"alert", 42, func() incident.Draft {
-			return incident.Draft{ID: id, Type: incident.TypeDeclared, Payload: incident.Declared{Title: "Checkout errors for some users", Severity: "SEV2",
-				Summary: "5xx on POST /checkout rose from 0.2% to 9% at 14:02; payments and cart look healthy."}}
-		}, &declared},
-		{"alert", 41, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeSignalAttached, Payload: incident.SignalAttached{Kind: incident.SignalAlert, Ref: "CheckoutErrorBudgetBurn", Title: "CheckoutErrorBudgetBurn firing (14.4x burn rate)", State: "firing"}}
-		}, nil},
-		{"ana", 40, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeRoleAssigned, Payload: incident.RoleAssigned{Role: incident.RoleCommander, Person: incident.Person{Name: "Ana"}}}
-		}, nil},
-		{"ana", 38, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeObservation, Payload: incident.Observation{Text: "checkout 5xx at 9%, flat for 10 minutes", Source: "checkout SLO dashboard", StaleAfter: incident.Duration(15 * time.Minute)}}
-		}, &obsErr},
-		{"ana", 36, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeImpactStated, Payload: incident.ImpactStated{Description: "Some users cannot complete checkout", Who: "unknown cohort", HowMany: "about 9% of checkout attempts", Since: at(44)}}
-		}, nil},
-		{"bo", 33, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeHypothesisProposed, Payload: incident.HypothesisProposed{Text: "checkout 4.18 (deployed 14:00) broke the new tax client"}}
-		}, &hypDeploy},
-		{"bo", 31, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeHypothesisProposed, Payload: incident.HypothesisProposed{Text: "orders database is slow"}}
-		}, &hypDB},
-		{"ana", 29, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeObservation, Payload: incident.Observation{Text: "orders DB p99 unchanged at 12 ms", Source: "database dashboard", StaleAfter: incident.Duration(30 * time.Minute)}}
-		}, nil},
-		{"ana", 28, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeHypothesisStatus, Payload: incident.HypothesisStatusChanged{Hypothesis: hypDB, Status: incident.HypothesisRefuted, Reason: "DB latency is flat"}}
-		}, nil},
-		{"bo", 25, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeObservation, Payload: incident.Observation{Text: "errors only on EU requests with app version 7.2", Source: "logs by region and version", StaleAfter: incident.Duration(time.Hour)}}
-		}, nil},
-		{"ana", 24, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeImpactStated, Payload: incident.ImpactStated{Description: "EU customers on app 7.2 cannot complete checkout", Who: "EU, app 7.2", HowMany: "about 30% of EU checkout attempts", Since: at(44)}}
-		}, nil},
-		{"bo", 22, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeHypothesisStatus, Payload: incident.HypothesisStatusChanged{Hypothesis: hypDeploy, Status: incident.HypothesisSupported, Reason: "errors start 2 minutes after the deploy, EU tax path only"}}
-		}, nil},
-		{"ana", 20, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeDecision, Payload: incident.Decision{Text: "Roll back checkout to 4.17 before debugging further", Rationale: "the deploy correlates with the onset; rollback is cheap and safe"}}
-		}, nil},
-		{"bo", 19, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeActionPlanned, Payload: incident.ActionPlanned{Text: "Roll back checkout to 4.17", Owner: incident.Person{Name: "Bo"}, ExpectedEffect: "EU checkout 5xx back under 0.5% within 10 minutes"}}
-		}, &actRollback},
-		{"bo", 18, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeActionStarted, Payload: incident.ActionStarted{Action: actRollback}}
-		}, nil},
-		{"ana", 17, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeStatusChanged, Payload: incident.StatusChanged{Status: incident.StatusMitigating, Reason: "rollback under way"}}
-		}, nil},
-		{"ana", 5, func() incident.Draft {
-			return incident.Draft{Type: incident.TypeObservation, Payload: incident.Observation{Text: "checkout 5xx down to 1.1% and falling", Source: "checkout SLO dashboard", StaleAfter: incident.Duration(15 * time.Minute)},
-				Refs: incident.Refs{Supersedes: obsErr}}
-		}, nil},
+	sc, err := sim.Build(n, live.Add(onsetAfter), o.seed)
+	if err != nil {
+		return nil, err
 	}
-	for _, s := range steps {
-		d := s.draft()
-		d.OccurredAt = at(s.at)
-		res, err := st.Append(ctx, store.AppendRequest{IncidentID: id, Create: d.Type == incident.TypeDeclared, Actor: people[s.who], Drafts: []incident.Draft{d}})
-		if err != nil {
+	start := live.Add(-o.history)
+	if warm := sc.WarmupStart(live); warm.Before(start) {
+		start = warm // the scenario needs its earlier changes (a deploy days before)
+	}
+	sc = sc.WithRoutineChanges(o.seed, start, live.Add(24*time.Hour))
+	s, err := sim.New(sim.DefaultWorld(), sc, o.seed, start)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "Writing %s of history for scenario %d (%s)…\n", live.Sub(start).Round(time.Hour), n, sc.Name)
+	began := time.Now()
+	// The block writer reports every block at info level; the summary below is enough.
+	quiet := slog.New(log.Handler().WithGroup("history"))
+	if !log.Enabled(ctx, slog.LevelDebug) {
+		quiet = slog.New(slog.DiscardHandler)
+	}
+	stats, err := playback.Backfill(ctx, s, live, playback.History{MetricsDir: metricsDir, Logs: logs, Logger: quiet,
+		Changes: func(ctx context.Context, c changes.Change) error {
+			_, err := st.RecordChange(ctx, c, c.Time)
 			return err
-		}
-		if s.keep != nil {
-			*s.keep = res.Events[0].ID
-		}
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("write the simulated history: %w", err)
 	}
+	log.Info("simulated history written", "samples", stats.Samples, "log_lines", stats.Lines, "changes", stats.Changes,
+		"blocks", stats.Blocks, "took", time.Since(began).Round(time.Millisecond))
+	return &demoWorld{scenario: sc, opts: o, stream: sim.NewStream(s, sim.Protobuf), now: s.Now(), applied: []sim.AppliedIntervention{}}, nil
+}
+
+// play sends the live part into the server at base, until ctx ends.
+func (d *demoWorld) play(ctx context.Context, base, token, githubSecret string, log *slog.Logger) {
+	d.mu.Lock()
+	d.player = &playback.Player{Stream: d.stream, Speed: d.opts.speed, Logger: log.With("component", "simulator"),
+		Sender: &playback.Sender{BaseURL: base, Token: token, GitHubSecret: githubSecret, Retries: 2},
+		// Called on the player's goroutine, the only one that touches the world.
+		OnFrame: func(f sim.Frame) {
+			applied := d.stream.Sim.Applied()
+			d.mu.Lock()
+			d.now, d.applied = f.Time, applied
+			d.mu.Unlock()
+		}}
+	for _, iv := range d.queued {
+		d.player.Intervene(iv)
+	}
+	d.queued = nil
+	p := d.player
+	d.mu.Unlock()
+	if err := p.Run(ctx); err != nil {
+		log.Error("the simulator stopped", "err", err)
+	}
+}
+
+// Status implements server.Simulator.
+func (d *demoWorld) Status() server.SimStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return server.SimStatus{Scenario: d.scenario.Number, Name: d.scenario.Name, Title: d.scenario.Title, Seed: d.opts.seed, Speed: d.opts.speed,
+		Now: d.now.Format(time.RFC3339), Kinds: sim.InterventionKinds, Interventions: d.applied, Queued: d.queued}
+}
+
+// Intervene implements server.Simulator: the intervention acts before the next step.
+func (d *demoWorld) Intervene(iv sim.Intervention) error {
+	if err := d.stream.Sim.Check(iv); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.player == nil {
+		d.queued = append(d.queued, iv)
+		return nil
+	}
+	d.player.Intervene(iv)
 	return nil
+}
+
+// randomSecret is a fresh secret for the demo's own webhooks.
+func randomSecret() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -23,6 +23,9 @@ Usage:
   sextant token list                 list tokens
   sextant token revoke ID            revoke a token and end its sessions
   sextant change record --kind K --service S [--to V …]   record a change in a running Sextant
+  sextant sim list                   list the simulator's scenarios
+  sextant sim export --scenario N --seed S --out DIR   write a scenario as files, with its truth
+  sextant replay DIR --to URL --token T   play such a folder into a running Sextant
   sextant version                    print the version
 
 Run "sextant COMMAND --help" for a command's settings.
@@ -53,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "change":
 		return changeCmd(ctx, args[1:], stdout, stderr)
+	case "sim":
+		return simCmd(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return replayCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version())
 		return nil

@@ -50,16 +50,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 		name = "demo"
 	}
 	var c config.Server
+	var demoOpts demoOptions
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.Register(fs)
 	if demo {
+		demoOpts.register(fs)
 		// The demo runs on a fresh store of its own unless told otherwise.
 		fs.Lookup("data-dir").DefValue = "a new temporary directory"
 	}
 	synopsis := "sextant serve: serve the API and the web UI."
 	if demo {
-		synopsis = "sextant demo: run Sextant on 127.0.0.1 with a fresh store, a demo incident and an admin token; prints a URL that logs the browser in."
+		synopsis = "sextant demo: run Sextant on 127.0.0.1 with a fresh store, a simulated production system playing an outage through the real intake, and an admin token; prints a URL that logs the browser in."
 	}
 	fs.Usage = func() { config.Usage(stderr, fs, synopsis) }
 	origin, err := config.Parse(fs, args, os.Getenv)
@@ -72,6 +74,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 		}
 		if err := demoSettings(&c); err != nil {
 			return err
+		}
+		if c.GitHubWebhookSecret == "" {
+			c.GitHubWebhookSecret = randomSecret() // the simulated CI signs its GitHub webhooks with it
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -90,6 +95,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			log.Error("closing the store", "err", err)
 		}
 	}()
+	logs, err := logstore.Open(filepath.Join(c.DataDir, "logs"), logstore.Options{Retention: c.LogRetention, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := logs.Close(); err != nil {
+			log.Error("closing the log store", "err", err)
+		}
+	}()
+	var world *demoWorld
+	if demo {
+		if world, err = newDemoWorld(ctx, demoOpts, st, logs, filepath.Join(c.DataDir, "metrics"), log, stderr); err != nil {
+			return err
+		}
+	}
 	reg := prometheus.NewRegistry()
 	metrics, err := telemetry.OpenEmbedded("embedded", filepath.Join(c.DataDir, "metrics"), telemetry.EmbeddedOptions{
 		Retention: c.MetricsRetention, OutOfOrderWindow: c.MetricsOOOWindow, Logger: log, Registerer: reg})
@@ -99,15 +119,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 	defer func() {
 		if err := metrics.Close(); err != nil {
 			log.Error("closing the metrics store", "err", err)
-		}
-	}()
-	logs, err := logstore.Open(filepath.Join(c.DataDir, "logs"), logstore.Options{Retention: c.LogRetention, Logger: log})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := logs.Close(); err != nil {
-			log.Error("closing the log store", "err", err)
 		}
 	}()
 	sources := telemetry.NewRegistry(telemetry.Local{Metrics: metrics, Records: st, LogStore: logs})
@@ -136,7 +147,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 	srv, err := server.New(server.Deps{Store: st, Hub: hub, Logger: log, Config: c, Origin: origin, Registry: reg, UI: web.FS(),
 		Metrics: metrics, RemoteWrite: intake.RemoteWriteFast(log, reg, metrics.Storage(), c.MaxIntakeBytes), OTLPMetrics: otlpMetrics,
 		Logs: logs, OTLPLogs: intake.OTLPLogs(logs, c.MaxIntakeBytes), OTLPTraces: intake.OTLPTraces(graph, c.MaxIntakeBytes),
-		Alerts: &alerts.Service{Store: st, Routes: routes}, Sources: sources})
+		Alerts: &alerts.Service{Store: st, Routes: routes}, Sources: sources, Simulator: simulator(world)})
 	if err != nil {
 		return err
 	}
@@ -153,10 +164,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 		base = "http://" + ln.Addr().String()
 	}
 	if demo {
-		if err := seedDemo(ctx, st, base, stdout); err != nil {
+		simToken, err := seedDemo(ctx, st, base, world, stdout)
+		if err != nil {
 			ln.Close()
 			return err
 		}
+		playCtx, stopPlaying := context.WithCancel(ctx)
+		defer stopPlaying()
+		go world.play(playCtx, "http://"+ln.Addr().String(), simToken, c.GitHubWebhookSecret, log)
 	}
 	// No WriteTimeout: live streams stay open. Reads are bounded so a slow client cannot hold a
 	// connection by trickling a request.
@@ -222,17 +237,37 @@ func demoSettings(c *config.Server) error {
 	return nil
 }
 
-// seedDemo creates the demo's admin token, prints the URL that logs a browser in with it, and
-// declares an example incident so the room is not empty.
-func seedDemo(ctx context.Context, st store.Store, base string, stdout io.Writer) error {
+// seedDemo creates the demo's admin token and the simulator's own token, and prints the URL
+// that logs a browser in and what the simulated world is playing.
+func seedDemo(ctx context.Context, st store.Store, base string, world *demoWorld, stdout io.Writer) (simToken string, err error) {
 	secret, _, err := auth.IssueToken(ctx, st, uuid.Must(uuid.NewV7()).String(), "demo-admin", auth.Admin, incident.ActorPerson, time.Now())
 	if err != nil {
-		return err
+		return "", err
 	}
-	if err := demoIncident(ctx, st); err != nil {
-		return fmt.Errorf("seed the demo incident: %w", err)
+	simToken, _, err = auth.IssueToken(ctx, st, uuid.Must(uuid.NewV7()).String(), "simulator", auth.Responder, incident.ActorIntegration, time.Now())
+	if err != nil {
+		return "", err
 	}
-	fmt.Fprintf(stdout, "Sextant demo is running.\n\n  Open: %s/login#token=%s\n\n  API:  curl -H 'Authorization: Bearer %s' %s/api/incidents\n\nPress Ctrl-C to stop.\n",
-		strings.TrimSuffix(base, "/"), secret, secret, strings.TrimSuffix(base, "/"))
-	return nil
+	base = strings.TrimSuffix(base, "/")
+	sc := world.scenario
+	fmt.Fprintf(stdout, "Sextant demo is running.\n\n  Open: %s/login#token=%s\n\n  API:  curl -H 'Authorization: Bearer %s' %s/api/incidents\n\n"+
+		"Simulated world: scenario %d, %s (%q), seed %d, at %gx.\n  The outage begins at %s (simulated time; %s from now at this speed).\n"+
+		"  Act on it: curl -H 'Authorization: Bearer %s' -d '{\"kind\":\"rollback\",\"target\":\"SERVICE\"}' %s/api/sim/interventions\n\nPress Ctrl-C to stop.\n",
+		base, secret, secret, base, sc.Number, sc.Name, sc.Title, world.opts.seed, world.opts.speed,
+		sc.Onset.Format("15:04:05 MST"), untilAtSpeed(world.stream.Sim.Now(), sc.Onset, world.opts.speed), secret, base)
+	return simToken, nil
+}
+
+// untilAtSpeed is the wall time until the simulated clock reaches at.
+func untilAtSpeed(now, at time.Time, speed float64) time.Duration {
+	return time.Duration(float64(at.Sub(now)) / speed).Round(time.Second)
+}
+
+// simulator is the world as the server's Simulator, or nil outside the demo (a nil pointer in
+// an interface would not be nil).
+func simulator(w *demoWorld) server.Simulator {
+	if w == nil {
+		return nil
+	}
+	return w
 }

@@ -60,6 +60,9 @@ func TestParseRoutes(t *testing.T) {
 		{"routes:\n  - action: declare\n    severity: P1\n", "routes[0].severity"},
 		{"routes:\n  - action: attach\n    matchers: ['team=~\"(\"']\n", "routes[0].matchers[0]"},
 		{"routes:\n  - action: attach\n    colour: red\n", "colour"},
+		{"routes:\n  - action: declare\n    if_open: attach\n", ""},
+		{"routes:\n  - action: declare\n    if_open: merge\n", "routes[0].if_open"},
+		{"routes:\n  - action: attach\n    if_open: attach\n", "only a declare route"},
 	} {
 		_, err := ParseRoutes([]byte(c.yaml))
 		if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
@@ -83,7 +86,8 @@ func TestDecide(t *testing.T) {
 		want     DecisionKind
 		incident string
 	}{
-		{"page declares", page, nil, false, "other", DoDeclare, ""},
+		{"page declares", page, nil, false, "", DoDeclare, ""},
+		{"page while an incident is open attaches (if_open: attach)", page, nil, false, "other", DoAttach, "other"},
 		{"warning attaches to the newest open incident", warn, nil, false, "other", DoAttach, "other"},
 		{"warning with nothing open is ignored", warn, nil, false, "", DoIgnore, ""},
 		{"repeat of a linked alert is ignored", page, link, true, "other", DoIgnore, "inc"},

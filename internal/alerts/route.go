@@ -33,6 +33,10 @@ type Route struct {
 	Matchers []string          `yaml:"matchers"`
 	Action   Action            `yaml:"action"`
 	Severity incident.Severity `yaml:"severity"`
+	// IfOpen, for a declare route, is what to do while an incident is open: "declare" another
+	// (the default) or "attach" to the open one, so that the pages of one outage (every journey's
+	// burn alert) make one incident.
+	IfOpen Action `yaml:"if_open"`
 
 	parsed []*labels.Matcher
 }
@@ -56,6 +60,7 @@ routes:
     matchers: ['severity=~"critical|page"']
     action: declare
     severity: SEV2
+    if_open: attach
   - name: everything else
     action: attach
 `))
@@ -85,6 +90,7 @@ func LoadRoutes(path string) ([]Route, error) {
 //	    matchers: ['team="payments"', 'severity=~"critical|page"']
 //	    action: declare        # declare, attach or drop
 //	    severity: SEV1         # for declare
+//	    if_open: attach        # for declare: attach while an incident is open (default: declare)
 //
 // Matchers use the Prometheus and Alertmanager syntax; a route without matchers matches all.
 func ParseRoutes(raw []byte) ([]Route, error) {
@@ -121,7 +127,17 @@ func ParseRoutes(raw []byte) ([]Route, error) {
 			if !r.Severity.Valid() {
 				return nil, fmt.Errorf("%s.severity: %q is not one of SEV1…SEV5", where, r.Severity)
 			}
+			switch r.IfOpen {
+			case "":
+				r.IfOpen = Declare
+			case Declare, Attach:
+			default:
+				return nil, fmt.Errorf("%s.if_open: %q is not declare or attach", where, r.IfOpen)
+			}
 		case Attach, Drop:
+			if r.IfOpen != "" {
+				return nil, fmt.Errorf("%s.if_open: only a declare route takes if_open", where)
+			}
 		default:
 			return nil, fmt.Errorf("%s.action: %q is not declare, attach or drop", where, r.Action)
 		}
@@ -167,6 +183,9 @@ func Decide(a Alert, routes []Route, link *store.AlertLink, linkOpen bool, newes
 		}
 		switch r.Action {
 		case Declare:
+			if r.IfOpen == Attach && newestOpen != "" {
+				return Decision{Kind: DoAttach, Route: r.Name, IncidentID: newestOpen}
+			}
 			return Decision{Kind: DoDeclare, Route: r.Name, Severity: r.Severity}
 		case Attach:
 			if newestOpen == "" {

@@ -48,6 +48,8 @@ type Deps struct {
 	Sources *telemetry.Registry
 	// Alerts acts on alert webhooks.
 	Alerts *alerts.Service
+	// Simulator is the demo's simulated world (nil outside the demo).
+	Simulator Simulator
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -151,6 +153,9 @@ func New(d Deps) (*Server, error) {
 		{"POST", "/api/intake/unleash", auth.Responder, s.intakeUnleash},
 		{"POST", "/api/intake/github", signed, s.intakeGitHub},
 		{"POST", "/api/intake/launchdarkly", signed, s.intakeLaunchDarkly},
+
+		{"GET", "/api/sim", auth.Viewer, s.simStatus},
+		{"POST", "/api/sim/interventions", auth.Responder, s.simIntervene},
 	}
 	mux := http.NewServeMux()
 	s.mux = mux

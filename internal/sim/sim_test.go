@@ -108,26 +108,28 @@ func TestShape(t *testing.T) {
 }
 
 func TestCohortShares(t *testing.T) {
-	z := Noise{Seed: 7}
-	counts := map[string]int{}
-	const n = 100_000
-	for i := range int64(n) {
-		c := z.CohortOf(i)
-		counts["region="+c.Region]++
-		counts["client="+c.Client]++
-		counts["plan="+c.Plan]++
+	got := map[string]float64{}
+	total := 0.0
+	for _, c := range Cohorts() {
+		total += c.Share
+		got["region="+c.Region] += c.Share
+		got["client="+c.Client] += c.Share
+		got["plan="+c.Plan] += c.Share
 		if c.Employee {
-			counts["employee"]++
+			got["employee"] += c.Share
 		}
 		if c.Client == "ios" && c.AppVersion == "7.2" {
-			counts["ios 7.2"]++
+			got["ios 7.2"] += c.Share
 		}
+	}
+	if math.Abs(total-1) > 1e-9 {
+		t.Fatalf("shares sum to %v", total)
 	}
 	want := map[string]float64{"region=eu": 0.45, "region=us": 0.40, "region=apac": 0.15, "client=web": 0.5, "client=ios": 0.25,
 		"plan=free": 0.7, "plan=enterprise": 0.05, "employee": 0.02, "ios 7.2": 0.2}
 	for k, share := range want {
-		if got := float64(counts[k]) / n; math.Abs(got-share) > 0.01 {
-			t.Errorf("%s: %.3f, want %.2f", k, got, share)
+		if math.Abs(got[k]-share) > 1e-9 {
+			t.Errorf("%s: %.3f, want %.2f", k, got[k], share)
 		}
 	}
 }

@@ -26,14 +26,19 @@ func streamKey(name string) uint64 {
 }
 
 // Uniform returns a value in [0, 1) for (stream, n).
-func (z Noise) Uniform(stream string, n int64) float64 {
-	return float64(splitmix64(z.Seed^streamKey(stream)^splitmix64(uint64(n)))>>11) / (1 << 53)
-}
+func (z Noise) Uniform(stream string, n int64) float64 { return z.uniform(streamKey(stream), n) }
 
 // Normal returns a standard normal value for (stream, n) (Box-Muller on two uniforms).
-func (z Noise) Normal(stream string, n int64) float64 {
-	u1 := max(z.Uniform(stream, 2*n), 1e-12)
-	u2 := z.Uniform(stream, 2*n+1)
+func (z Noise) Normal(stream string, n int64) float64 { return z.normal(streamKey(stream), n) }
+
+// uniform and normal take the stream's key, for loops that would hash the same name each time.
+func (z Noise) uniform(key uint64, n int64) float64 {
+	return float64(splitmix64(z.Seed^key^splitmix64(uint64(n)))>>11) / (1 << 53)
+}
+
+func (z Noise) normal(key uint64, n int64) float64 {
+	u1 := max(z.uniform(key, 2*n), 1e-12)
+	u2 := z.uniform(key, 2*n+1)
 	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
 }
 
@@ -69,33 +74,56 @@ type Cohort struct {
 	Plan       string
 }
 
-// weighted picks one of values by weights from a uniform value u.
-func weighted(u float64, values []string, weights []float64) string {
-	total := 0.0
-	for _, w := range weights {
-		total += w
-	}
-	u *= total
-	for i, w := range weights {
-		if u < w {
-			return values[i]
-		}
-		u -= w
-	}
-	return values[len(values)-1]
+// Share is the fraction of all requests this cohort makes.
+type CohortShare struct {
+	Cohort
+	Share float64
 }
 
-// CohortOf draws the cohort of request n: 2% employees; regions eu 45%, us 40%, apac 15%;
-// clients web 50%, ios 25%, android 25%, each with its current and previous app version; plans
-// free 70%, pro 25%, enterprise 5%.
-func (z Noise) CohortOf(n int64) Cohort {
-	c := Cohort{
-		Employee: z.Uniform("cohort/employee", n) < 0.02,
-		Region:   weighted(z.Uniform("cohort/region", n), []string{"eu", "us", "apac"}, []float64{45, 40, 15}),
-		Client:   weighted(z.Uniform("cohort/client", n), []string{"web", "ios", "android"}, []float64{50, 25, 25}),
-		Plan:     weighted(z.Uniform("cohort/plan", n), []string{"free", "pro", "enterprise"}, []float64{70, 25, 5}),
+// Cohorts lists every cohort with its share of requests: 2% employees; regions eu 45%, us 40%,
+// apac 15%; clients web 50%, ios 25%, android 25%, each with its current app version (80%) and
+// the previous one; plans free 70%, pro 25%, enterprise 5%. The shares sum to 1.
+func Cohorts() []CohortShare {
+	type kv struct {
+		v string
+		p float64
 	}
-	versions := map[string][]string{"web": {"2026.11.3", "2026.11.2"}, "ios": {"7.2", "7.1"}, "android": {"7.2", "7.0"}}[c.Client]
-	c.AppVersion = weighted(z.Uniform("cohort/version", n), versions, []float64{80, 20})
-	return c
+	regions := []kv{{"eu", .45}, {"us", .40}, {"apac", .15}}
+	clients := []kv{{"web", .5}, {"ios", .25}, {"android", .25}}
+	versions := map[string][]kv{"web": {{"2026.11.3", .8}, {"2026.11.2", .2}}, "ios": {{"7.2", .8}, {"7.1", .2}}, "android": {{"7.2", .8}, {"7.0", .2}}}
+	plans := []kv{{"free", .7}, {"pro", .25}, {"enterprise", .05}}
+	var out []CohortShare
+	for _, emp := range []kv{{"false", .98}, {"true", .02}} {
+		for _, r := range regions {
+			for _, c := range clients {
+				for _, v := range versions[c.v] {
+					for _, p := range plans {
+						out = append(out, CohortShare{Cohort: Cohort{Employee: emp.v == "true", Region: r.v, Client: c.v, AppVersion: v.v, Plan: p.v},
+							Share: emp.p * r.p * c.p * v.p * p.p})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// poisson draws a whole count with the given mean: exactly by inversion for small means, by the
+// normal approximation (rounded) for large ones.
+func (z Noise) poisson(key uint64, n int64, mean float64) float64 {
+	if mean <= 0 {
+		return 0
+	}
+	if mean > 50 {
+		return max(0, math.Round(mean+math.Sqrt(mean)*z.normal(key, n)))
+	}
+	u := z.uniform(key, n)
+	p := math.Exp(-mean)
+	cum, k := p, 0.0
+	for u > cum && k < 1000 {
+		k++
+		p *= mean / k
+		cum += p
+	}
+	return k
 }

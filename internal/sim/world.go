@@ -29,6 +29,11 @@ type Call struct {
 	PerRequest float64
 	// Via names the network link the call crosses (the transit link to a third party), if any.
 	Via string
+	// OnCacheMiss marks the database call a service makes when its cache read misses: cache
+	// reads that fail fall through to it.
+	OnCacheMiss bool
+	// Fallback names a flag that, when on, sends most of these calls to a secondary provider.
+	Fallback string
 }
 
 // Service is one service of the world.
@@ -52,6 +57,24 @@ type Journey struct {
 	BaseRPS float64
 	// SLO is the target success ratio.
 	SLO float64
+	// Path is the services a request of this journey depends on, in call order; "frontend"
+	// stands for the client's frontend (web-frontend for web, mobile-bff for the apps).
+	Path []string
+}
+
+// PathFor is the journey's path for a client, with the frontend resolved.
+func (j Journey) PathFor(client string) []string {
+	out := make([]string, len(j.Path))
+	for i, s := range j.Path {
+		if s == "frontend" {
+			s = "mobile-bff"
+			if client == "web" {
+				s = "web-frontend"
+			}
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // World is the whole simulated system.
@@ -122,6 +145,11 @@ func (w World) Validate() error {
 		if _, ok := names[j.Entry]; !ok {
 			return fmt.Errorf("journey %s enters at unknown service %s", j.Name, j.Entry)
 		}
+		for _, s := range j.PathFor("web") {
+			if _, ok := names[s]; !ok {
+				return fmt.Errorf("journey %s passes through unknown service %s", j.Name, s)
+			}
+		}
 	}
 	return nil
 }
@@ -135,7 +163,7 @@ func DefaultWorld() World {
 	c := func(to string, per float64) Call { return Call{To: to, PerRequest: per} }
 	return World{
 		Services: []Service{
-			s("cdn-edge", TierEdge, 6, 2000, 2, 0.0002, c("api-gateway", 0.35)),
+			s("cdn-edge", TierEdge, 6, 2000, 2, 0.0002, c("api-gateway", 1)),
 			s("api-gateway", TierGateway, 4, 800, 3, 0.0003, c("auth", 1), c("web-frontend", 0.55), c("mobile-bff", 0.45)),
 			s("web-frontend", TierFrontend, 6, 250, 12, 0.0005, c("catalog", 0.8), c("search", 0.3), c("cart", 0.2), c("checkout", 0.05), c("recommendations", 0.5)),
 			s("mobile-bff", TierFrontend, 4, 300, 8, 0.0005, c("catalog", 0.7), c("search", 0.35), c("cart", 0.25), c("checkout", 0.06)),
@@ -145,20 +173,24 @@ func DefaultWorld() World {
 			s("recommendations", TierInternal, 3, 250, 18, 0.001, c("data-api", 0.6)),
 			s("cart", TierInternal, 3, 300, 7, 0.0004, c("data-api", 1)),
 			s("checkout", TierInternal, 3, 120, 20, 0.0008, c("cart", 1), c("payments", 1), c("orders", 1)),
-			s("payments", TierInternal, 3, 150, 15, 0.001, Call{To: "stripe", PerRequest: 1, Via: "transit-eu"}),
+			s("payments", TierInternal, 3, 150, 15, 0.001, Call{To: "stripe", PerRequest: 1, Via: "transit-eu", Fallback: "payments-fallback-provider"}),
 			s("orders", TierInternal, 3, 200, 10, 0.0005, c("data-api", 2), c("notifications", 1)),
 			s("notifications", TierInternal, 2, 300, 5, 0.001),
 			s("search-indexer", TierBatch, 2, 50, 40, 0.002, c("data-api", 5)),
-			s("data-api", TierData, 6, 1500, 2, 0.0003, c("memcache", 1), c("scylla", 0.15)),
+			s("data-api", TierData, 6, 1500, 2, 0.0003, c("memcache", 1), Call{To: "scylla", PerRequest: 0.15, OnCacheMiss: true}),
 			s("memcache", TierData, 4, 8000, 0.3, 0.0001),
-			s("scylla", TierData, 6, 2500, 3, 0.0002),
+			s("scylla", TierData, 6, 300, 3, 0.0002),
 			s("stripe", TierExternal, 1, 100000, 180, 0.002),
 		},
 		Journeys: []Journey{
-			{Name: "browse", Entry: "cdn-edge", BaseRPS: 900, SLO: 0.999},
-			{Name: "search", Entry: "cdn-edge", BaseRPS: 300, SLO: 0.995},
-			{Name: "checkout", Entry: "cdn-edge", BaseRPS: 40, SLO: 0.999},
-			{Name: "login", Entry: "cdn-edge", BaseRPS: 60, SLO: 0.999},
+			{Name: "browse", Entry: "cdn-edge", BaseRPS: 900, SLO: 0.999,
+				Path: []string{"cdn-edge", "api-gateway", "auth", "frontend", "catalog", "data-api", "memcache"}},
+			{Name: "search", Entry: "cdn-edge", BaseRPS: 300, SLO: 0.995,
+				Path: []string{"cdn-edge", "api-gateway", "auth", "frontend", "search", "data-api", "memcache"}},
+			{Name: "checkout", Entry: "cdn-edge", BaseRPS: 40, SLO: 0.999,
+				Path: []string{"cdn-edge", "api-gateway", "auth", "frontend", "cart", "checkout", "payments", "stripe", "orders", "data-api", "memcache"}},
+			{Name: "login", Entry: "cdn-edge", BaseRPS: 60, SLO: 0.999,
+				Path: []string{"cdn-edge", "api-gateway", "auth", "data-api", "memcache"}},
 		},
 		Nodes: []string{"node-a1", "node-a2", "node-a3", "node-b1", "node-b2", "node-b3"},
 	}

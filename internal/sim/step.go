@@ -1,0 +1,458 @@
+package sim
+
+import (
+	"math"
+	"time"
+)
+
+// batchBaseRPS is the batch indexer's own steady request rate.
+const batchBaseRPS = 0.5
+
+// Step advances the world by StepSize and returns the frame at the new time.
+func (s *Sim) Step() Frame {
+	s.now = s.now.Add(StepSize)
+	t, dt := s.now, StepSize.Seconds()
+	f := Frame{Time: t, Services: make(map[string]ServiceFrame, len(s.World.Services)),
+		Journeys: make([]JourneyFrame, 0, len(s.journeys)), Instances: make([]InstanceFrame, 0, len(s.inst))}
+	for _, c := range s.Scenario.Changes {
+		if c.At.After(t.Add(-StepSize)) && !c.At.After(t) {
+			f.Changes = append(f.Changes, s.applyChange(c))
+		}
+	}
+	f.Changes = append(f.Changes, s.pending...)
+	s.pending = nil
+
+	s.prepareCohortErrors()
+	clear(s.byService)
+	for _, in := range s.inst {
+		s.byService[in.Service] = append(s.byService[in.Service], in)
+	}
+
+	// Load flows top-down: journeys enter at their entry service, each call multiplies it.
+	offered := map[string]float64{}
+	rps := make([]float64, len(s.World.Journeys))
+	for ji, j := range s.World.Journeys {
+		rps[ji] = s.noise.RPS(j, t)
+		offered[j.Entry] += rps[ji]
+	}
+	for _, svc := range s.World.Services {
+		if svc.Tier == TierBatch {
+			offered[svc.Name] += batchBaseRPS * (1 + 0.1*s.noise.Normal("batch/"+svc.Name, t.Unix()))
+		}
+	}
+	type bulkLoad struct{ rps, keys float64 }
+	bulk := map[string]bulkLoad{}
+	for _, fl := range s.Scenario.Faults {
+		if fl.Kind != FaultBulkCaller {
+			continue
+		}
+		r := fl.Value * s.active(fl)
+		if s.limited[fl.Service] {
+			r = min(r, 0.05)
+		}
+		b := bulk[fl.Target]
+		b.rps += r
+		b.keys = fl.Keys
+		bulk[fl.Target] = b
+		offered[fl.Target] += r
+	}
+	for _, name := range s.order {
+		svc, _ := s.World.Service(name)
+		for _, c := range svc.Calls {
+			per := c.PerRequest
+			if c.OnCacheMiss {
+				per += (1 - per) * s.cacheMiss[name]
+			}
+			offered[c.To] += offered[name] * per
+		}
+	}
+
+	// Errors and latency flow bottom-up: a service's answer depends on its dependencies'.
+	reported := map[string]float64{}
+	latency := map[string]float64{}
+	for i := len(s.order) - 1; i >= 0; i-- {
+		name := s.order[i]
+		svc, _ := s.World.Service(name)
+		depErr, depLat := 0.0, 0.0
+		for _, c := range svc.Calls {
+			weight := min(1, c.PerRequest)
+			if c.Fallback != "" && s.flags[c.Fallback] {
+				weight *= 0.1
+			}
+			depErr = 1 - (1-depErr)*(1-weight*reported[c.To])
+			lat := latency[c.To]
+			if c.Via != "" {
+				link := s.link(c.Via)
+				lat += link.RTTSeconds*1000 + link.PacketLoss*3*200 // retransmissions after a 200 ms RTO
+			}
+			depLat += c.PerRequest * lat
+			f.Edges = append(f.Edges, EdgeFrame{From: name, To: c.To, RPS: offered[name] * c.PerRequest, ErrorRatio: reported[c.To], LatencyMS: lat})
+		}
+		// The dependency whose own failures reach this service most, and how much of its
+		// traffic fails at its direct dependencies rather than further down.
+		worst, worstErr, direct := "", 0.0, 0.0
+		for _, c := range svc.Calls {
+			origin := f.Services[c.To].OwnError + s.meanCohortErrors(c.To)
+			direct = 1 - (1-direct)*(1-min(1, c.PerRequest)*origin)
+			if origin > worstErr {
+				worst, worstErr = c.To, origin
+			}
+		}
+		sf := s.stepService(&f, svc, offered[name], bulk[name].rps, bulk[name].keys, depErr, depLat, worst, direct)
+		reported[name], latency[name] = sf.Effective, sf.LatencyMS
+		f.Services[name] = sf
+	}
+
+	// Journeys by cohort: a request fails if any service on its path fails it.
+	own := make([]float64, len(s.World.Services))
+	for i, svc := range s.World.Services {
+		own[i] = f.Services[svc.Name].OwnError
+	}
+	for ji, j := range s.World.Journeys {
+		key := streamKey("journey/" + j.Name)
+		for ci, c := range s.cohorts {
+			okRatio := 1.0
+			for _, si := range s.paths[ji][s.cohortClient[ci]] {
+				e := own[si]
+				if ce := s.cohortErr[si]; ce != nil {
+					e += ce[ci]
+				}
+				okRatio *= 1 - min(1, e)
+			}
+			// Whole requests: a count drawn around the expected one, and the failures among them.
+			draw := t.Unix()*1000 + int64(ci)
+			n := s.noise.poisson(key, 2*draw, rps[ji]*c.Share*dt)
+			errs := min(n, s.noise.poisson(key, 2*draw+1, n*(1-okRatio)))
+			acc := &s.journeys[ji*len(s.cohorts)+ci]
+			acc[0] += n - errs
+			acc[1] += errs
+			f.Journeys = append(f.Journeys, JourneyFrame{Journey: j.Name, Cohort: c.Cohort, OK: acc[0], Errors: acc[1], StepOK: n - errs, StepErrors: errs})
+		}
+	}
+	for _, name := range s.linkNames() {
+		f.Links = append(f.Links, s.link(name))
+	}
+	for _, fl := range s.Scenario.Faults {
+		if fl.Kind == FaultVendorStatus {
+			f.Vendors = append(f.Vendors, VendorFrame{Vendor: fl.Service, Degraded: s.active(fl) > 0})
+		}
+	}
+	s.logLines(&f)
+	if !s.NoTraces {
+		s.traces(&f)
+	}
+	return f
+}
+
+// linkNames lists the network links calls cross, in world order.
+func (s *Sim) linkNames() []string {
+	var out []string
+	for _, svc := range s.World.Services {
+		for _, c := range svc.Calls {
+			if c.Via != "" {
+				out = append(out, c.Via)
+			}
+		}
+	}
+	return out
+}
+
+// link is a network link's state now: a few milliseconds of RTT, a trace of loss, and faults.
+func (s *Sim) link(name string) LinkFrame {
+	l := LinkFrame{Link: name, RTTSeconds: 0.012 * (1 + 0.05*s.noise.Normal("link/"+name, s.now.Unix())), PacketLoss: 0.0002}
+	for _, fl := range s.Scenario.Faults {
+		if fl.Kind == FaultPacketLoss && fl.Link == name {
+			l.PacketLoss += fl.Value * s.active(fl)
+		}
+	}
+	return l
+}
+
+// prepareCohortErrors works out, for this step, the extra error ratio that faults add at each
+// service for each cohort (nil for services without such faults).
+func (s *Sim) prepareCohortErrors() {
+	if s.cohortErr == nil {
+		s.cohortErr = make([][]float64, len(s.World.Services))
+	}
+	clear(s.cohortErr)
+	for _, fl := range s.Scenario.Faults {
+		a := s.active(fl)
+		if fl.Kind != FaultErrors || a == 0 {
+			continue
+		}
+		si := s.serviceIndex[fl.Service]
+		if s.cohortErr[si] == nil {
+			s.cohortErr[si] = make([]float64, len(s.cohorts))
+		}
+		for ci, c := range s.cohorts {
+			if fl.Cohorts.Matches(c.Cohort) {
+				s.cohortErr[si][ci] += fl.Value * a
+			}
+		}
+	}
+}
+
+// meanCohortErrors is the cohort faults' extra error ratio at a service over all requests.
+func (s *Sim) meanCohortErrors(service string) float64 {
+	ce := s.cohortErr[s.serviceIndex[service]]
+	e := 0.0
+	for ci, c := range s.cohorts {
+		if ce != nil {
+			e += c.Share * ce[ci]
+		}
+	}
+	return e
+}
+
+func (s *Sim) faultSum(kind FaultKind, service, instance string) float64 {
+	v := 0.0
+	for _, fl := range s.Scenario.Faults {
+		if fl.Kind == kind && fl.Service == service && (fl.Instance == "" || fl.Instance == instance) {
+			v += fl.Value * s.active(fl)
+		}
+	}
+	return v
+}
+
+// stepService moves one service's instances through the step and fills their frames.
+func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, depErr, depLatMS float64, worstDep string, directErr float64) ServiceFrame {
+	t, dt := s.now, StepSize.Seconds()
+	insts := s.byService[svc.Name]
+	var up []*instanceState
+	for _, in := range insts {
+		if !t.Before(in.downUntil) {
+			up = append(up, in)
+		}
+	}
+	sf := ServiceFrame{Instances: len(insts), Up: len(up)}
+	cohortErr := s.meanCohortErrors(svc.Name)
+	extraLatency := s.faultSum(FaultLatency, svc.Name, "")
+	leakBytes := s.faultSum(FaultLeak, svc.Name, "")
+	destinations := 1.0
+	for _, c := range svc.Calls {
+		if callee, ok := s.World.Service(c.To); ok && callee.Tier == TierData {
+			destinations = float64(s.instanceCount(c.To))
+			break
+		}
+	}
+	// Bulk requests are few and large: each lands on one instance, so instances do not share
+	// them evenly.
+	bulkWeight := map[string]float64{}
+	wsum := 0.0
+	for _, in := range up {
+		w := 1.0
+		if bulkRPS > 0 {
+			w = min(3, max(0.1, 1+0.8*s.noise.Normal("bulk/"+in.Name, t.Unix())))
+		}
+		bulkWeight[in.Name] = w
+		wsum += w
+	}
+	var totalReq, totalErr, latWeighted, ownWeighted, missWeighted float64
+	if len(up) == 0 {
+		// Nothing to serve the traffic: every request fails at the load balancer.
+		sf.RPS, sf.ErrorRatio, sf.OwnError, sf.LatencyMS = offered, 1, 1, svc.LatencyMS
+	}
+	for k, in := range insts {
+		fr := InstanceFrame{Instance: in.Instance, Version: s.version[svc.Name], PortLimit: EphemeralPorts * destinations * s.spreadOf(svc.Name)}
+		in.slot = (in.slot + 1) % timeWaitSlots
+		in.timeWait[in.slot] = 0
+		isUp := !t.Before(in.downUntil)
+		if !isUp || len(up) == 0 {
+			fr.Up = false
+			fr.step.requests = offered / float64(max(1, len(insts))) * dt
+			s.fillCounters(&fr, in)
+			fr.MemoryBytes, fr.TimeWait = 0, sum(in.timeWait[:])
+			f.Instances = append(f.Instances, fr)
+			continue
+		}
+		fr.Up = true
+		share := offered / float64(len(up))
+		bulkShare := bulkRPS * bulkWeight[in.Name] / wsum
+		hog := 0.0
+		if !in.hogCleared {
+			hog = min(cpuLimitCores*0.95, s.faultSum(FaultCPUHog, svc.Name, in.Name))
+		}
+		gcPrev := gcRatio(in.memMB, 0)
+		capacity := svc.CapacityRPS * (cpuLimitCores - hog) / cpuLimitCores * (1 - gcPrev)
+		rho := share / capacity
+		rejected := max(0, share-capacity)
+		served := share - rejected
+		queue := 1 + 0.5*math.Pow(min(rho, 0.97), 8)/(1-min(rho, 0.97))
+
+		// Connections to the cache: pooled for normal requests; one new connection per key
+		// for bulk requests, each ending in TIME_WAIT on this side.
+		want := bulkShare * bulkKeys * dt
+		tw := sum(in.timeWait[:])
+		inUse := float64(poolSize) + bulkShare*bulkKeys*0.05
+		free := max(0, fr.PortLimit-tw-inUse)
+		opened := min(want, free)
+		failed := want - opened
+		in.timeWait[in.slot] = opened
+		if in.poolBroken && free > poolSize {
+			in.poolBroken = false
+		}
+
+		gc := gcRatio(in.memMB, 0)
+		own := svc.ErrorRatio*(1+0.2*s.noise.Normal("err/"+in.Name, t.Unix())) + cohortErr
+		if gc > 0.15 {
+			own += 2 * (gc - 0.15) // requests time out behind the pauses
+		}
+		if in.poolBroken {
+			own += 0.5 // the cache is unreachable: reads fall through and time out
+		}
+		if failed > 0 && want > 0 {
+			own += failed / want // pooled connections that die cannot be redialled
+		}
+		own = min(1, max(0, own))
+
+		errLinesPerSec := failed/dt + served*own
+		in.backlog = max(0, in.backlog+(errLinesPerSec-logSinkLinesPerSecond)*dt)
+		threads := min(MaxThreads, 14+in.backlog/120+served*0.002)
+		latOwnMS := svc.LatencyMS*queue/(1-gc) + extraLatency
+		goroutines := 24 + served*(latOwnMS+depLatMS)/1000 + bulkShare*bulkKeys*(0.05+failed/max(want, 1))
+		// Instances leak at slightly different speeds (their caches fill differently).
+		in.leakMB += leakBytes * (1 - 0.02*float64(k)) * served * dt / 1e6
+		target := baseMemoryMB + goroutines*0.008 + threads*0.1 + in.backlog*0.0005 + in.leakMB
+		in.memMB += (target - in.memMB) * (1 - math.Exp(-dt/30))
+		cpu := min(cpuLimitCores, 0.04+1.5*served/svc.CapacityRPS+threads*0.00015+gc*0.5+hog)
+		in.cpuSeconds += cpu * dt
+		in.gcSeconds += gc * dt
+
+		if in.memMB > memoryLimitMB || threads >= MaxThreads {
+			// The kernel kills the process (or the Go runtime aborts at its thread limit); it
+			// restarts after the back-off, into whatever state the network namespace keeps.
+			if in.memMB > memoryLimitMB {
+				in.ooms++
+				fr.step.oom = true
+			}
+			in.restarts++
+			in.crashes++
+			back := min(maxBackoff, restartBackoff<<min(in.crashes-1, 5))
+			in.downUntil = t.Add(back)
+			in.upSince = in.downUntil
+			in.memMB, in.leakMB, in.backlog, in.poolBroken = baseMemoryMB, 0, 0, true
+			fr.step.restart = true
+			own = max(own, 0.5) // in-flight requests are lost
+		} else if t.Sub(in.upSince) > 10*time.Minute {
+			in.crashes = 0 // Kubernetes resets the back-off after ten minutes of running
+		}
+
+		errRatio := own + (1-own)*depErr
+		latMS := latOwnMS + depLatMS
+		n := served * dt
+		errs := n * errRatio
+		in.requests[code200] += n - errs
+		if in.poolBroken || fr.step.restart {
+			in.requests[code503] += errs
+		} else {
+			in.requests[code500] += errs
+		}
+		if svc.Tier == TierGateway || svc.Name == "search" {
+			in.requests[code429] += rejected * dt // these services have a rate limiter
+		} else {
+			in.requests[code503] += rejected * dt
+		}
+		median := latMS / 1000
+		logMedian := math.Log(median)
+		for b, logBound := range logBounds {
+			in.buckets[b] += n * normalCDF((logBound-logMedian)/0.6)
+		}
+		in.latSum += n * median * math.Exp(0.18) // mean of a log-normal with sigma 0.6
+		in.latCount += n
+
+		fr.RPS, fr.ErrorRatio = share, (errs+rejected*dt)/max(share*dt, 1e-9)
+		fr.P50, fr.P99 = median, median*math.Exp(2.326*0.6)
+		fr.CPUCores, fr.MemoryBytes, fr.GCPauseRatio = cpu, in.memMB*1e6, gc
+		fr.Threads, fr.Goroutines = threads, goroutines
+		fr.OpenConnections = inUse + served*0.02
+		fr.PortsInUse, fr.TimeWait, fr.ConnectFailures = inUse, sum(in.timeWait[:]), failed/dt
+		in.connFails += failed
+		ownErrs := n * min(own, max(0, own-cohortErr))
+		fr.step = stepCounts{requests: share * dt, served: n, rejected: rejected * dt, own: ownErrs, fault: n * min(own, cohortErr),
+			dep: n * (1 - own) * depErr, depDirect: n * (1 - own) * min(depErr, directErr), connectFailures: failed, gc: gc, worstDep: worstDep, oom: fr.step.oom, restart: fr.step.restart,
+			started: t.Sub(in.upSince) >= 0 && t.Sub(in.upSince) < StepSize}
+		if latMS > 3*(svc.LatencyMS+depLatMS) {
+			fr.step.slow = n * 0.2
+		}
+		s.fillCounters(&fr, in)
+		f.Instances = append(f.Instances, fr)
+
+		totalReq += share * dt
+		totalErr += errs + rejected*dt
+		latWeighted += latMS * share
+		ownWeighted += (own + (1-own)*rejected/share) * share
+		miss := 0.0
+		if in.poolBroken {
+			miss = 1
+		} else if want > 0 {
+			miss = 0.8 * failed / want
+		}
+		missWeighted += miss * share
+	}
+	s.cacheMiss[svc.Name] = 0
+	if totalReq > 0 {
+		s.cacheMiss[svc.Name] = missWeighted * dt / totalReq
+	}
+	if totalReq > 0 {
+		sf.RPS = totalReq / dt
+		sf.ErrorRatio = totalErr / totalReq
+		sf.LatencyMS = latWeighted / sf.RPS
+		// What callers and journeys see: callers retry once on another instance, so a
+		// transient failure reaches them only if the retry fails too; the base rate and
+		// cohort faults (the same request fails the same way) are not retried away.
+		transient := max(0, ownWeighted/sf.RPS-cohortErr-svc.ErrorRatio)
+		sf.OwnError = svc.ErrorRatio + transient*transient
+	}
+	sf.Effective = 1 - (1-min(1, sf.OwnError+cohortErr))*(1-depErr)
+	return sf
+}
+
+func (s *Sim) fillCounters(fr *InstanceFrame, in *instanceState) {
+	fr.Requests = in.requests
+	fr.Buckets = append([]float64(nil), in.buckets...)
+	fr.LatencySum, fr.LatencyCount = in.latSum, in.latCount
+	fr.CPUSeconds, fr.GCSeconds, fr.Restarts, fr.OOMs = in.cpuSeconds, in.gcSeconds, in.restarts, in.ooms
+	fr.LogLines = in.logLines
+	fr.ConnectFailuresTotal = in.connFails
+}
+
+func (s *Sim) instanceCount(service string) int {
+	n := 0
+	for _, in := range s.inst {
+		if in.Service == service {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Sim) spreadOf(service string) float64 {
+	if v := s.spread[service]; v > 0 {
+		return v
+	}
+	return 1
+}
+
+// gcRatio is the share of time a Go process spends in GC pauses at a given heap: negligible
+// until the heap nears the container's limit, then climbing steeply.
+func gcRatio(memMB, _ float64) float64 {
+	return min(0.6, 0.002+0.45*math.Pow(memMB/memoryLimitMB, 24))
+}
+
+var logBounds = func() []float64 {
+	out := make([]float64, len(HistogramBounds))
+	for i, b := range HistogramBounds {
+		out[i] = math.Log(b)
+	}
+	return out
+}()
+
+func normalCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
+
+func sum(v []float64) float64 {
+	t := 0.0
+	for _, x := range v {
+		t += x
+	}
+	return t
+}
