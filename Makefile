@@ -49,3 +49,4 @@ fuzz:
 	$(GO) test ./internal/changes -run XXX -fuzz FuzzDecoders -fuzztime 60s
 	$(GO) test ./internal/logstore -run XXX -fuzz FuzzChunkIndex -fuzztime 60s
 	for f in FuzzRemoteWrite 'FuzzOTLPMetrics$$' FuzzOTLPLogs FuzzOTLPTraces; do $(GO) test ./internal/intake -run XXX -fuzz "$$f" -fuzztime 60s || exit 1; done
+	for f in FuzzParseManifest FuzzShiftTimes; do $(GO) test ./internal/playback -run XXX -fuzz "$$f" -fuzztime 60s || exit 1; done

@@ -43,14 +43,16 @@ func getJSON(t *testing.T, url, token string, out any) int {
 	return res.StatusCode
 }
 
-// TestDemoStartsServesAndStopsGracefully runs `sextant demo` as a user would, follows the URL it
-// prints, and stops it with SIGTERM.
-func TestDemoStartsServesAndStopsGracefully(t *testing.T) {
+// TestDemoPlaysTheOutageAndStopsGracefully runs `sextant demo` as a user would: it follows the
+// URL it prints, waits for the simulated outage to begin and checks, through the API, that the
+// incident was declared from the simulated alerts with its signals; then it stops the demo with
+// SIGTERM.
+func TestDemoPlaysTheOutageAndStopsGracefully(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
 	bin := build(t)
-	cmd := exec.Command(bin, "demo", "--listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, "demo", "--listen", "127.0.0.1:0", "--otlp-grpc-listen", "127.0.0.1:0", "--history", "1h")
 	cmd.Env = append(os.Environ(), "SEXTANT_DATA_DIR="+t.TempDir())
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = io.Discard
@@ -72,14 +74,61 @@ func TestDemoStartsServesAndStopsGracefully(t *testing.T) {
 	}
 	go io.Copy(io.Discard, stdout)
 
-	var list struct {
+	// The onset comes half a minute after the start at 60x; the page a minute after that.
+	type incidents struct {
 		Incidents []struct {
-			ID, Status, Impact string
-			LastSeq            int64 `json:"last_seq"`
+			ID, Title, Status string
+			LastSeq           int64 `json:"last_seq"`
 		}
 	}
-	if code := getJSON(t, base+"/api/incidents", token, &list); code != 200 || len(list.Incidents) != 1 || list.Incidents[0].LastSeq < 10 {
-		t.Fatalf("demo incident: %d %+v", code, list)
+	var list incidents
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		list = incidents{}
+		if code := getJSON(t, base+"/api/incidents", token, &list); code == 200 && len(list.Incidents) > 0 && list.Incidents[0].LastSeq >= 5 {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	if len(list.Incidents) != 1 || !strings.Contains(list.Incidents[0].Title, "JourneyErrorBudgetBurn") {
+		t.Fatalf("the outage declared no incident from its page (or several): %+v", list)
+	}
+	var events struct {
+		Events []struct {
+			Type    string
+			Payload struct{ Kind, Title string }
+		}
+	}
+	if code := getJSON(t, base+"/api/incidents/"+list.Incidents[0].ID+"/events", token, &events); code != 200 {
+		t.Fatalf("events: %d", code)
+	}
+	signals := map[string]bool{}
+	for _, e := range events.Events {
+		if e.Type == "signal.attached" && e.Payload.Kind == "alert" {
+			signals[strings.SplitN(e.Payload.Title, ":", 2)[0]] = true
+		}
+	}
+	if !signals["JourneyErrorBudgetBurn"] || len(signals) < 2 {
+		t.Fatalf("the incident's alert signals: %v", signals)
+	}
+	var st struct{ Name, Now string }
+	if code := getJSON(t, base+"/api/sim", token, &st); code != 200 || st.Name != "port-exhaustion-cascade" {
+		t.Fatalf("simulator status: %d %+v", code, st)
+	}
+	// The world's telemetry arrived through the intake: metrics (queried at the world's time,
+	// which is still catching up with the clock), and the deploy days before.
+	var q struct {
+		Data struct{ Result []any }
+	}
+	if code := getJSON(t, base+"/api/v1/query?query=sum(rate(journey_requests_total[5m]))&time="+st.Now, token, &q); code != 200 || len(q.Data.Result) != 1 {
+		t.Fatalf("journey metrics: %d %+v", code, q)
+	}
+	var root struct {
+		Changes []struct{ Service, To string }
+	}
+	from := time.Now().Add(-5 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	if code := getJSON(t, base+"/api/changes?service=search-indexer&from="+from, token, &root); code != 200 || len(root.Changes) != 1 || root.Changes[0].To != "v3.0.0" {
+		t.Fatalf("the root cause's deploy: %d %+v", code, root)
 	}
 	if code := getJSON(t, base+"/api/incidents", "", nil); code != 401 {
 		t.Fatalf("the API must need a token: %d", code)
@@ -100,7 +149,7 @@ func TestDemoStartsServesAndStopsGracefully(t *testing.T) {
 	var recorded struct {
 		Changes []struct{ Service, To string }
 	}
-	if code := getJSON(t, base+"/api/changes", token, &recorded); code != 200 || len(recorded.Changes) != 1 || recorded.Changes[0].To != "4.18" {
+	if code := getJSON(t, base+"/api/changes?service=checkout", token, &recorded); code != 200 || len(recorded.Changes) != 1 || recorded.Changes[0].To != "4.18" {
 		t.Fatalf("recorded change: %d %+v", code, recorded)
 	}
 	bad := exec.Command(bin, "change", "record", "--url", base, "--token", token, "--kind", "yolo", "--service", "x")
@@ -153,5 +202,88 @@ func TestTokenCommandAndServeSettings(t *testing.T) {
 	help := exec.Command(bin, "serve", "--help")
 	if msg, _ := help.CombinedOutput(); !strings.Contains(string(msg), "SEXTANT_MAX_BODY_BYTES") {
 		t.Fatalf("serve --help does not document the settings: %s", msg)
+	}
+}
+
+// TestExportAndReplayIntoARunningSextant writes a scenario with `sextant sim export` and plays it
+// into a running `sextant serve` with `sextant replay`: the changes, alerts and telemetry arrive
+// through the real intake, moved to the present.
+func TestExportAndReplayIntoARunningSextant(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := build(t)
+	folder := filepath.Join(t.TempDir(), "scenario5")
+	export := exec.Command(bin, "sim", "export", "--scenario", "third-party-outage", "--seed", "2", "--out", folder, "--before", "10m", "--after", "10m")
+	if out, err := export.CombinedOutput(); err != nil || !strings.Contains(string(out), "deliveries") {
+		t.Fatalf("sim export: %v %s", err, out)
+	}
+	if out, err := exec.Command(bin, "sim", "export", "--scenario", "9", "--out", t.TempDir()).CombinedOutput(); err == nil || !strings.Contains(string(out), "scenario") {
+		t.Fatalf("an unknown scenario must be refused naming the flag: %v %s", err, out)
+	}
+
+	dir := t.TempDir()
+	env := append(os.Environ(), "SEXTANT_DATA_DIR="+dir, "SEXTANT_GITHUB_WEBHOOK_SECRET=gh-secret")
+	create := exec.Command(bin, "token", "create", "--role", "responder", "--name", "replay")
+	create.Env = env
+	out, err := create.Output()
+	token := strings.TrimSpace(string(out))
+	if err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	serve := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--otlp-grpc-listen", "")
+	serve.Env = env
+	stderr, _ := serve.StderrPipe()
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer serve.Process.Kill()
+	serving := regexp.MustCompile(`msg=serving url=(http://127\.0\.0\.1:\d+)`)
+	var base string
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if m := serving.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+			break
+		}
+	}
+	if base == "" {
+		t.Fatal("serve printed no URL")
+	}
+	go io.Copy(io.Discard, stderr)
+
+	replay := exec.Command(bin, "replay", folder, "--to", base, "--github-webhook-secret", "gh-secret")
+	replay.Env = append(os.Environ(), "SEXTANT_TOKEN="+token)
+	if out, err := replay.CombinedOutput(); err != nil || !strings.Contains(string(out), "played") {
+		t.Fatalf("replay: %v %s", err, out)
+	}
+	var list struct {
+		Incidents []struct{ Title string }
+	}
+	if code := getJSON(t, base+"/api/incidents", token, &list); code != 200 || len(list.Incidents) != 1 || !strings.Contains(list.Incidents[0].Title, "checkout") {
+		t.Fatalf("the replayed page declared: %d %+v", code, list)
+	}
+	var q struct {
+		Data struct {
+			Result []struct {
+				Value [2]any
+			}
+		}
+	}
+	if code := getJSON(t, base+`/api/v1/query?query=sum(rate(journey_requests_total{outcome="error",journey="checkout"}[5m]))`, token, &q); code != 200 || len(q.Data.Result) != 1 {
+		t.Fatalf("replayed metrics at the present time: %d %+v", code, q)
+	}
+	var cs struct {
+		Changes []struct {
+			Service string
+			Time    time.Time
+		}
+	}
+	if code := getJSON(t, base+"/api/changes?service=payments&from="+time.Now().Add(-2*time.Hour).UTC().Format(time.RFC3339), token, &cs); code != 200 || len(cs.Changes) == 0 {
+		t.Fatalf("the replayed payments deploy, moved to the present: %d %+v", code, cs)
+	}
+	again := exec.Command(bin, "replay", folder, "--to", base)
+	if out, err := again.CombinedOutput(); err == nil || !strings.Contains(string(out), "token") {
+		t.Fatalf("replay without a token must say so: %v %s", err, out)
 	}
 }

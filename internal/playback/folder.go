@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -157,21 +158,37 @@ func ReadManifest(dir string) ([]ManifestEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
+	out, err := ParseManifest(raw)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %s: %w", dir, err)
+	}
+	return out, nil
+}
+
+// ParseManifest reads manifest.jsonl: every line must be a delivery with an intake path and a
+// file inside the folder, in time order.
+func ParseManifest(raw []byte) ([]ManifestEntry, error) {
 	var out []ManifestEntry
 	for i, line := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
 		var e ManifestEntry
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&e); err != nil {
-			return nil, fmt.Errorf("replay: manifest.jsonl line %d: %w", i+1, err)
+			return nil, fmt.Errorf("manifest.jsonl line %d: %w", i+1, err)
 		}
-		if !strings.HasPrefix(e.Path, "/") || e.File == "" || strings.Contains(e.File, "..") || filepath.IsAbs(e.File) {
-			return nil, fmt.Errorf("replay: manifest.jsonl line %d: path and a relative file inside the folder are required", i+1)
+		if !strings.HasPrefix(e.Path, "/") || strings.ContainsAny(e.Path, "?#") {
+			return nil, fmt.Errorf("manifest.jsonl line %d: path: %q is not an intake path", i+1, e.Path)
+		}
+		if e.File == "" || !filepath.IsLocal(e.File) {
+			return nil, fmt.Errorf("manifest.jsonl line %d: file: %q is not a file inside the folder", i+1, e.File)
+		}
+		if i > 0 && e.At.Before(out[i-1].At) {
+			return nil, fmt.Errorf("manifest.jsonl line %d: at: deliveries must be in time order", i+1)
 		}
 		out = append(out, e)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("replay: %s has no deliveries", dir)
+		return nil, errors.New("manifest.jsonl lists no deliveries")
 	}
 	return out, nil
 }

@@ -66,6 +66,9 @@ func (s *Sim) logLines(f *Frame) {
 		ik := splitmix64(streamKey(in.Name))
 		emit := func(sev Severity, count float64, body func(k int64) string) {
 			st.logLines[sev] += count
+			if s.quiet {
+				return
+			}
 			n := int64(math.Floor(count))
 			if s.noise.uniform(ik^0x6c6f6766726163, t.Unix()*8+int64(sev)) < count-math.Floor(count) {
 				n++

@@ -93,6 +93,8 @@ type Sim struct {
 	previous     map[string]string         // by change id: the version a deploy replaced
 	// NoTraces turns trace sampling off (a backfill writes no spans).
 	NoTraces bool
+	// quiet counts log lines without writing them (while advancing).
+	quiet bool
 	started  time.Time
 	// cacheMiss is the share of a service's cache reads that failed in the last step.
 	cacheMiss map[string]float64
@@ -191,8 +193,8 @@ func (s *Sim) Started() time.Time { return s.started }
 // Advance steps the world up to t without keeping what it emits, but for the changes made on
 // the way: its state and counters move on.
 func (s *Sim) Advance(t time.Time) []Change {
-	s.NoTraces = true
-	defer func() { s.NoTraces = false }()
+	s.NoTraces, s.quiet = true, true
+	defer func() { s.NoTraces, s.quiet = false, false }()
 	var out []Change
 	for s.now.Before(t) {
 		out = append(out, s.Step().Changes...)

@@ -104,9 +104,19 @@ func (s *Sim) Step() Frame {
 	}
 
 	// Journeys by cohort: a request fails if any service on its path fails it.
+	// A service behind a call with its fallback on fails the journey only when the fallback
+	// is not taken.
 	own := make([]float64, len(s.World.Services))
+	weight := make([]float64, len(s.World.Services))
 	for i, svc := range s.World.Services {
-		own[i] = f.Services[svc.Name].OwnError
+		own[i], weight[i] = f.Services[svc.Name].OwnError, 1
+	}
+	for _, svc := range s.World.Services {
+		for _, c := range svc.Calls {
+			if c.Fallback != "" && s.flags[c.Fallback] {
+				weight[s.serviceIndex[c.To]] = 0.1
+			}
+		}
 	}
 	for ji, j := range s.World.Journeys {
 		key := streamKey("journey/" + j.Name)
@@ -117,7 +127,7 @@ func (s *Sim) Step() Frame {
 				if ce := s.cohortErr[si]; ce != nil {
 					e += ce[ci]
 				}
-				okRatio *= 1 - min(1, e)
+				okRatio *= 1 - min(1, e*weight[si])
 			}
 			// Whole requests: a count drawn around the expected one, and the failures among them.
 			draw := t.Unix()*1000 + int64(ci)
@@ -294,8 +304,8 @@ func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, dep
 
 		gc := gcRatio(in.memMB, 0)
 		own := svc.ErrorRatio*(1+0.2*s.noise.Normal("err/"+in.Name, t.Unix())) + cohortErr
-		if gc > 0.15 {
-			own += 2 * (gc - 0.15) // requests time out behind the pauses
+		if gc > gcTimeouts {
+			own += 2 * (gc - gcTimeouts) // requests time out behind the pauses
 		}
 		if in.poolBroken {
 			own += 0.5 // the cache is unreachable: reads fall through and time out
@@ -311,9 +321,9 @@ func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, dep
 		latOwnMS := svc.LatencyMS*queue/(1-gc) + extraLatency
 		goroutines := 24 + served*(latOwnMS+depLatMS)/1000 + bulkShare*bulkKeys*(0.05+failed/max(want, 1))
 		// Instances leak at slightly different speeds (their caches fill differently).
-		in.leakMB += leakBytes * (1 - 0.02*float64(k)) * served * dt / 1e6
+		in.leakMB += leakBytes * (1 - 0.005*float64(k)) * served * dt / 1e6
 		target := baseMemoryMB + goroutines*0.008 + threads*0.1 + in.backlog*0.0005 + in.leakMB
-		in.memMB += (target - in.memMB) * (1 - math.Exp(-dt/30))
+		in.memMB += (target - in.memMB) * memoryRelax
 		cpu := min(cpuLimitCores, 0.04+1.5*served/svc.CapacityRPS+threads*0.00015+gc*0.5+hog)
 		in.cpuSeconds += cpu * dt
 		in.gcSeconds += gc * dt
@@ -357,11 +367,11 @@ func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, dep
 		for b, logBound := range logBounds {
 			in.buckets[b] += n * normalCDF((logBound-logMedian)/0.6)
 		}
-		in.latSum += n * median * math.Exp(0.18) // mean of a log-normal with sigma 0.6
+		in.latSum += n * median * logNormalMean
 		in.latCount += n
 
 		fr.RPS, fr.ErrorRatio = share, (errs+rejected*dt)/max(share*dt, 1e-9)
-		fr.P50, fr.P99 = median, median*math.Exp(2.326*0.6)
+		fr.P50, fr.P99 = median, median*logNormalP99
 		fr.CPUCores, fr.MemoryBytes, fr.GCPauseRatio = cpu, in.memMB*1e6, gc
 		fr.Threads, fr.Goroutines = threads, goroutines
 		fr.OpenConnections = inUse + served*0.02
@@ -434,10 +444,22 @@ func (s *Sim) spreadOf(service string) float64 {
 }
 
 // gcRatio is the share of time a Go process spends in GC pauses at a given heap: negligible
-// until the heap nears the container's limit, then climbing steeply.
+// until the heap is within a few percent of the container's limit (a Go runtime with
+// GOMEMLIMIT collects ever more often as it nears it), then climbing steeply.
 func gcRatio(memMB, _ float64) float64 {
-	return min(0.6, 0.002+0.45*math.Pow(memMB/memoryLimitMB, 24))
+	return min(0.6, 0.002+0.45*math.Pow(memMB/memoryLimitMB, 150))
 }
+
+// Latencies are log-normal with sigma 0.6: the mean and the 99th percentile as multiples of the
+// median. Memory moves towards its target with a 30-second time constant.
+var (
+	logNormalMean = math.Exp(0.6 * 0.6 / 2)
+	logNormalP99  = math.Exp(2.326 * 0.6)
+	memoryRelax   = 1 - math.Exp(-StepSize.Seconds()/30)
+)
+
+// gcTimeouts is the share of time in GC pauses above which requests start to time out.
+const gcTimeouts = 0.3
 
 var logBounds = func() []float64 {
 	out := make([]float64, len(HistogramBounds))

@@ -114,7 +114,7 @@ func (z Noise) poisson(key uint64, n int64, mean float64) float64 {
 	if mean <= 0 {
 		return 0
 	}
-	if mean > 50 {
+	if mean > 15 {
 		return max(0, math.Round(mean+math.Sqrt(mean)*z.normal(key, n)))
 	}
 	u := z.uniform(key, n)

@@ -168,7 +168,7 @@ func DefaultWorld() World {
 			s("web-frontend", TierFrontend, 6, 250, 12, 0.0005, c("catalog", 0.8), c("search", 0.3), c("cart", 0.2), c("checkout", 0.05), c("recommendations", 0.5)),
 			s("mobile-bff", TierFrontend, 4, 300, 8, 0.0005, c("catalog", 0.7), c("search", 0.35), c("cart", 0.25), c("checkout", 0.06)),
 			s("auth", TierAuth, 3, 900, 4, 0.0002, c("data-api", 0.3)),
-			s("catalog", TierInternal, 4, 400, 6, 0.0004, c("data-api", 1.2)),
+			s("catalog", TierInternal, 4, 300, 6, 0.0004, c("data-api", 1.2)),
 			s("search", TierInternal, 4, 200, 25, 0.0008, c("data-api", 0.4)),
 			s("recommendations", TierInternal, 3, 250, 18, 0.001, c("data-api", 0.6)),
 			s("cart", TierInternal, 3, 300, 7, 0.0004, c("data-api", 1)),
