@@ -94,8 +94,8 @@ type Sim struct {
 	// NoTraces turns trace sampling off (a backfill writes no spans).
 	NoTraces bool
 	// quiet counts log lines without writing them (while advancing).
-	quiet bool
-	started  time.Time
+	quiet   bool
+	started time.Time
 	// cacheMiss is the share of a service's cache reads that failed in the last step.
 	cacheMiss map[string]float64
 }
