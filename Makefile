@@ -39,6 +39,8 @@ bench:
 	$(GO) test ./internal/telemetry -run XXX -bench 'QueryRange10kSeries6h|Samples10kSeries6h' -benchtime 3x
 	$(GO) test ./internal/logstore -run XXX -bench Append -benchtime 1000000x
 	$(GO) test ./internal/logstore -run XXX -bench Select10M -benchtime 20x
+	$(GO) test ./internal/playback -run XXX -bench Backfill7d -benchtime 1x
+	$(GO) test ./internal/playback -run XXX -bench Live -benchtime 400x
 
 # A short run of every fuzz target (the seed corpora also run in `make test`).
 fuzz:
