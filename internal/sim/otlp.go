@@ -85,6 +85,19 @@ func OTLPTraces(traces []Trace, versions func(service string) string, nodes map[
 				s.Status().SetCode(ptrace.StatusCodeError)
 			}
 			s.Attributes().PutStr("journey", tr.Journey)
+			if sp.ParentID == "" {
+				// The request's cohort, as the edge knows it, on the trace's root span.
+				user := "public"
+				if tr.Cohort.Employee {
+					user = "employee"
+				}
+				a := s.Attributes()
+				a.PutStr("user_type", user)
+				a.PutStr("region", tr.Cohort.Region)
+				a.PutStr("client", tr.Cohort.Client)
+				a.PutStr("app_version", tr.Cohort.AppVersion)
+				a.PutStr("plan", tr.Cohort.Plan)
+			}
 		}
 	}
 	return td

@@ -282,7 +282,7 @@ func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, dep
 		if !in.hogCleared {
 			hog = min(cpuLimitCores*0.95, s.faultSum(FaultCPUHog, svc.Name, in.Name))
 		}
-		gcPrev := gcRatio(in.memMB, 0)
+		gcPrev := gcRatio(in.memMB)
 		capacity := svc.CapacityRPS * (cpuLimitCores - hog) / cpuLimitCores * (1 - gcPrev)
 		rho := share / capacity
 		rejected := max(0, share-capacity)
@@ -302,7 +302,7 @@ func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, dep
 			in.poolBroken = false
 		}
 
-		gc := gcRatio(in.memMB, 0)
+		gc := gcRatio(in.memMB)
 		own := svc.ErrorRatio*(1+0.2*s.noise.Normal("err/"+in.Name, t.Unix())) + cohortErr
 		if gc > gcTimeouts {
 			own += 2 * (gc - gcTimeouts) // requests time out behind the pauses
@@ -446,7 +446,7 @@ func (s *Sim) spreadOf(service string) float64 {
 // gcRatio is the share of time a Go process spends in GC pauses at a given heap: negligible
 // until the heap is within a few percent of the container's limit (a Go runtime with
 // GOMEMLIMIT collects ever more often as it nears it), then climbing steeply.
-func gcRatio(memMB, _ float64) float64 {
+func gcRatio(memMB float64) float64 {
 	return min(0.6, 0.002+0.45*math.Pow(memMB/memoryLimitMB, 150))
 }
 

@@ -74,7 +74,7 @@ type Cohort struct {
 	Plan       string
 }
 
-// Share is the fraction of all requests this cohort makes.
+// CohortShare is a cohort and the fraction of all requests it makes.
 type CohortShare struct {
 	Cohort
 	Share float64
