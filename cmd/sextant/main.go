@@ -26,6 +26,7 @@ Usage:
   sextant sim list                   list the simulator's scenarios
   sextant sim export --scenario N --seed S --out DIR   write a scenario as files, with its truth
   sextant replay DIR --to URL --token T   play such a folder into a running Sextant
+  sextant eval loghub --data DIR [--json]   score the log template mining on Loghub 2k
   sextant version                    print the version
 
 Run "sextant COMMAND --help" for a command's settings.
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return simCmd(ctx, args[1:], stdout, stderr)
 	case "replay":
 		return replayCmd(ctx, args[1:], stdout, stderr)
+	case "eval":
+		return evalCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version())
 		return nil

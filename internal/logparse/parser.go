@@ -1,0 +1,290 @@
+package logparse
+
+import (
+	"strings"
+	"time"
+)
+
+// Config tunes a Parser. One configuration serves every kind of log.
+type Config struct {
+	// Similarity is the least share of a template's constant tokens a line must match to join it.
+	Similarity float64
+}
+
+// DefaultConfig is the configuration Sextant uses everywhere.
+var DefaultConfig = Config{Similarity: 0.5}
+
+// Template is one mined template with its counts.
+type Template struct {
+	ID     int
+	Tokens []string // Wildcard marks a variable token
+	Count  int
+	First  time.Time
+	Last   time.Time
+	// values counts the words seen at each position, up to maxValues; nil once a position has
+	// held more (or anything but a word).
+	values []map[string]int
+}
+
+// maxValues is how many distinct words a position may hold and still name distinct events
+// ("VM Started", "VM Stopped") rather than a variable.
+const maxValues = 6
+
+// String is the template as text, in the Loghub conventions.
+func (t *Template) String() string { return FormatTemplate(strings.Join(t.Tokens, " ")) }
+
+// Resolve is the template a line of this cluster belongs to: a position that has only ever held
+// a few words, each seen repeatedly, is an event name, not a variable, and takes the line's word.
+func (t *Template) Resolve(tokens []string) string {
+	out := t.Tokens
+	copied := false
+	for i, tok := range t.Tokens {
+		if tok != Wildcard || i >= len(tokens) || !t.categorical(i) {
+			continue
+		}
+		if !copied {
+			out = append([]string(nil), t.Tokens...)
+			copied = true
+		}
+		out[i] = tokens[i]
+	}
+	return FormatTemplate(strings.Join(out, " "))
+}
+
+func (t *Template) categorical(i int) bool {
+	if i >= len(t.values) || t.values[i] == nil {
+		return false
+	}
+	vs := t.values[i]
+	return len(vs) >= 2
+}
+
+func (t *Template) record(tokens []string) {
+	if t.values == nil {
+		t.values = make([]map[string]int, len(tokens))
+		for i := range t.values {
+			t.values[i] = map[string]int{}
+		}
+	}
+	for i, tok := range tokens {
+		vs := t.values[i]
+		if vs == nil {
+			continue
+		}
+		if !isWord(tok) || (len(vs) >= maxValues && vs[tok] == 0) {
+			t.values[i] = nil
+			continue
+		}
+		vs[tok]++
+	}
+}
+
+// calendarWords are parts of dates: they vary with time, so they never name an event.
+var calendarWords = map[string]bool{"jan": true, "feb": true, "mar": true, "apr": true, "may": true, "jun": true, "jul": true,
+	"aug": true, "sep": true, "oct": true, "nov": true, "dec": true, "mon": true, "tue": true, "wed": true, "thu": true,
+	"fri": true, "sat": true, "sun": true}
+
+// isWord reports whether a token is a plain word (quotes and brackets aside): letters, digits,
+// _ or -, at least two letters, not what the masking calls a variable, and neither a value the
+// conventions call a variable (true, null, …) nor a part of a date.
+func isWord(tok string) bool {
+	tok = strings.Trim(tok, "([{\"')]},;:.")
+	if constantsAsVariables[strings.ToLower(tok)] || calendarWords[strings.ToLower(tok)] || variableSub(tok) {
+		return false
+	}
+	letters := 0
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letters++
+		case c >= '0' && c <= '9' || c == '_' || c == '-':
+		default:
+			return false
+		}
+	}
+	return letters >= 2
+}
+
+// Parser assigns lines to templates as they arrive (Drain: a tree by token count and first
+// token, then the most similar template in that leaf). It is not safe for concurrent use.
+type Parser struct {
+	cfg       Config
+	leaves    map[leafKey][]*Template
+	templates []*Template
+	scratch   []string
+}
+
+type leafKey struct {
+	n     int
+	first string
+}
+
+// New returns an empty parser.
+func New(cfg Config) *Parser {
+	if cfg.Similarity <= 0 {
+		cfg = DefaultConfig
+	}
+	return &Parser{cfg: cfg, leaves: map[leafKey][]*Template{}}
+}
+
+// Templates lists the templates in the order they were first seen.
+func (p *Parser) Templates() []*Template { return p.templates }
+
+// Add assigns a line to a template, creating or generalising one, and returns it.
+func (p *Parser) Add(line string, at time.Time) *Template {
+	t, _ := p.AddTokens(line, at)
+	return t
+}
+
+// AddTokens is Add that also returns the line's masked tokens (valid until the next call), for
+// Template.Resolve.
+func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
+	tokens := p.tokens(line)
+	key := leafKey{n: len(tokens)}
+	if len(tokens) > 0 && tokens[0] != Wildcard {
+		key.first = tokens[0]
+	}
+	leaf := p.leaves[key]
+	var best *Template
+	bestSim, bestConst := -1.0, -1
+	for _, t := range leaf {
+		sim, constants := similarity(t.Tokens, tokens)
+		if sim > bestSim || (sim == bestSim && constants > bestConst) {
+			best, bestSim, bestConst = t, sim, constants
+		}
+	}
+	if best == nil || bestSim < p.cfg.Similarity {
+		best = &Template{ID: len(p.templates) + 1, Tokens: append([]string(nil), tokens...), First: at}
+		p.templates = append(p.templates, best)
+		p.leaves[key] = append(leaf, best)
+	} else {
+		for i, tok := range tokens {
+			if best.Tokens[i] != tok {
+				best.Tokens[i] = Wildcard
+			}
+		}
+	}
+	best.Count++
+	best.record(tokens)
+	if at.After(best.Last) {
+		best.Last = at
+	}
+	return best, tokens
+}
+
+// similarity is the share of a template's tokens that a line's tokens equal (a wildcard in the
+// template matches anything but counts as half), and how many constant tokens matched.
+func similarity(tmpl, tokens []string) (float64, int) {
+	if len(tmpl) == 0 {
+		return 1, 0
+	}
+	score, constants := 0.0, 0
+	for i, t := range tmpl {
+		switch {
+		case t == Wildcard:
+			score += 0.5
+		case t == tokens[i]:
+			score++
+			constants++
+		}
+	}
+	return score / float64(len(tmpl)), constants
+}
+
+// tokens splits a line on spaces and masks the tokens that are variables.
+func (p *Parser) tokens(line string) []string {
+	out := p.scratch[:0]
+	for _, f := range strings.Fields(line) {
+		out = append(out, maskToken(f))
+	}
+	p.scratch = out
+	return out
+}
+
+// maskToken replaces a token that holds a variable (a number, an address, a path, a hex
+// string, an id) by the wildcard; key=value keeps its key.
+func maskToken(tok string) string {
+	// Brackets, quotes and trailing punctuation stay outside the variable: "[<*>]", "<*>,".
+	lead, trail := 0, len(tok)
+	for lead < trail && strings.IndexByte("([{\"'", tok[lead]) >= 0 {
+		lead++
+	}
+	for trail > lead && strings.IndexByte(")]}\"',;:", tok[trail-1]) >= 0 {
+		trail--
+	}
+	if lead > 0 || trail < len(tok) {
+		inner := maskCore(tok[lead:trail])
+		if inner == tok[lead:trail] {
+			return tok
+		}
+		return tok[:lead] + inner + tok[trail:]
+	}
+	return maskCore(tok)
+}
+
+func maskCore(tok string) string {
+	if isPath(tok) {
+		return Wildcard
+	}
+	var b strings.Builder
+	masked := false
+	start := 0
+	flush := func(end int) {
+		if end <= start {
+			return
+		}
+		sub := tok[start:end]
+		if variableSub(sub) {
+			if !masked || !strings.HasSuffix(b.String(), Wildcard) {
+				b.WriteString(Wildcard)
+			}
+			masked = true
+		} else {
+			b.WriteString(sub)
+		}
+	}
+	for i := 0; i < len(tok); i++ {
+		if tokenDelimiter(tok[i]) || tok[i] == '/' {
+			flush(i)
+			b.WriteByte(tok[i])
+			start = i + 1
+		}
+	}
+	flush(len(tok))
+	if !masked {
+		return tok
+	}
+	// A word glued to a variable is a variable ("blk_<*>", "host.example:<*>"), unless it is
+	// key=value, whose key is worth keeping.
+	if strings.Contains(tok, "=") {
+		return b.String()
+	}
+	return Wildcard
+}
+
+// variableSub reports whether a piece of a token between delimiters is a variable: digits; hex
+// of at least four characters with a digit in it; or mostly digits ("blk_3886504906").
+func variableSub(s string) bool {
+	digits, hex := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+			hex++
+		case c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F':
+			hex++
+		}
+	}
+	if digits == 0 {
+		return constantsAsVariables[strings.ToLower(s)]
+	}
+	if digits == len(s) || 2*digits >= len(s) {
+		return true
+	}
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		return true
+	}
+	return hex == len(s) && len(s) >= 4
+}
