@@ -87,7 +87,19 @@ func gluedVariable(t string) bool {
 	return strings.Contains(t, Wildcard) && !strings.ContainsAny(t, " \t/")
 }
 
-var constantsAsVariables = map[string]bool{"true": true, "false": true, "null": true, "root": true, "admin": true}
+// constantVariable reports whether a word is one the conventions count as a variable: a
+// boolean, null, root or admin, in any case.
+func constantVariable(s string) bool {
+	if len(s) < 4 || len(s) > 5 {
+		return false
+	}
+	for _, w := range [...]string{"true", "false", "null", "root", "admin"} {
+		if strings.EqualFold(s, w) {
+			return true
+		}
+	}
+	return false
+}
 
 // FormatTemplate writes a template (or a line) in the conventions of the corrected Loghub
 // ground truth, so that templates compare as the metrics expect.
@@ -106,7 +118,7 @@ func FormatTemplate(t string) string {
 		if len(p) == 1 && tokenDelimiter(p[0]) {
 			continue
 		}
-		if constantsAsVariables[strings.ToLower(p)] || allDigits(p) || gluedVariable(p) {
+		if constantVariable(p) || allDigits(p) || gluedVariable(p) {
 			parts[i] = Wildcard
 		}
 	}

@@ -21,8 +21,8 @@ type Template struct {
 	Count  int
 	First  time.Time
 	Last   time.Time
-	// values counts the words seen at each position, up to maxValues; nil once a position has
-	// held more (or anything but a word).
+	// values counts the words seen at each variable position, up to maxValues; nil for a
+	// position that has held more, or anything but a word, or that was masked from the start.
 	values []map[string]int
 }
 
@@ -59,23 +59,35 @@ func (t *Template) categorical(i int) bool {
 	return len(vs) >= 2
 }
 
-func (t *Template) record(tokens []string) {
+// generalise turns position i into a variable. The words it held so far (the constant, as
+// many times as the template has lines) start its count of values, if the constant is a word.
+func (t *Template) generalise(i int) {
 	if t.values == nil {
-		t.values = make([]map[string]int, len(tokens))
-		for i := range t.values {
-			t.values[i] = map[string]int{}
-		}
+		t.values = make([]map[string]int, len(t.Tokens))
 	}
-	for i, tok := range tokens {
-		vs := t.values[i]
+	if isWord(t.Tokens[i]) {
+		t.values[i] = map[string]int{t.Tokens[i]: t.Count}
+	}
+	t.Tokens[i] = Wildcard
+}
+
+// record counts the words a line has at the template's variable positions; a position that
+// gets anything but a word, or too many words, stops counting (nil) and stays a variable.
+func (t *Template) record(tokens []string) {
+	for i, vs := range t.values {
 		if vs == nil {
 			continue
 		}
-		if !isWord(tok) || (len(vs) >= maxValues && vs[tok] == 0) {
+		tok := tokens[i]
+		if vs[tok] > 0 {
+			vs[tok]++
+			continue
+		}
+		if len(vs) >= maxValues || !isWord(tok) {
 			t.values[i] = nil
 			continue
 		}
-		vs[tok]++
+		vs[tok] = 1
 	}
 }
 
@@ -89,7 +101,7 @@ var calendarWords = map[string]bool{"jan": true, "feb": true, "mar": true, "apr"
 // conventions call a variable (true, null, …) nor a part of a date.
 func isWord(tok string) bool {
 	tok = strings.Trim(tok, "([{\"')]},;:.")
-	if constantsAsVariables[strings.ToLower(tok)] || calendarWords[strings.ToLower(tok)] || variableSub(tok) {
+	if constantVariable(tok) || (len(tok) == 3 && calendarWords[strings.ToLower(tok)]) || variableSub(tok) {
 		return false
 	}
 	letters := 0
@@ -159,14 +171,19 @@ func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
 		p.templates = append(p.templates, best)
 		p.leaves[key] = append(leaf, best)
 	} else {
+		best.record(tokens)
 		for i, tok := range tokens {
-			if best.Tokens[i] != tok {
-				best.Tokens[i] = Wildcard
+			if best.Tokens[i] != tok && best.Tokens[i] != Wildcard {
+				best.generalise(i)
+				if vs := best.values[i]; vs != nil && isWord(tok) {
+					vs[tok]++
+				} else if vs != nil {
+					best.values[i] = nil
+				}
 			}
 		}
 	}
 	best.Count++
-	best.record(tokens)
 	if at.After(best.Last) {
 		best.Last = at
 	}
@@ -195,8 +212,16 @@ func similarity(tmpl, tokens []string) (float64, int) {
 // tokens splits a line on spaces and masks the tokens that are variables.
 func (p *Parser) tokens(line string) []string {
 	out := p.scratch[:0]
-	for _, f := range strings.Fields(line) {
-		out = append(out, maskToken(f))
+	start := -1
+	for i := 0; i <= len(line); i++ {
+		if i == len(line) || line[i] == ' ' || line[i] == '\t' || line[i] == '\n' || line[i] == '\r' || line[i] == '\v' || line[i] == '\f' {
+			if start >= 0 {
+				out = append(out, maskToken(line[start:i]))
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
 	}
 	p.scratch = out
 	return out
@@ -205,6 +230,11 @@ func (p *Parser) tokens(line string) []string {
 // maskToken replaces a token that holds a variable (a number, an address, a path, a hex
 // string, an id) by the wildcard; key=value keeps its key.
 func maskToken(tok string) string {
+	// Most tokens are words: no digit, no path. They are kept as they are (a boolean too: the
+	// template's formatting makes it a variable, and it never names an event).
+	if !hasDigitOrSlash(tok) {
+		return tok
+	}
 	// Brackets, quotes and trailing punctuation stay outside the variable: "[<*>]", "<*>,".
 	lead, trail := 0, len(tok)
 	for lead < trail && strings.IndexByte("([{\"'", tok[lead]) >= 0 {
@@ -227,40 +257,44 @@ func maskCore(tok string) string {
 	if isPath(tok) {
 		return Wildcard
 	}
-	var b strings.Builder
-	masked := false
-	start := 0
-	flush := func(end int) {
-		if end <= start {
-			return
-		}
-		sub := tok[start:end]
-		if variableSub(sub) {
-			if !masked || !strings.HasSuffix(b.String(), Wildcard) {
-				b.WriteString(Wildcard)
+	// First look for a variable part without building anything: most tokens have none, and
+	// most that have one become the wildcard whole.
+	anyVariable, start := false, 0
+	for i := 0; i <= len(tok); i++ {
+		if i == len(tok) || tokenDelimiter(tok[i]) || tok[i] == '/' {
+			if i > start && variableSub(tok[start:i]) {
+				anyVariable = true
+				break
 			}
-			masked = true
-		} else {
-			b.WriteString(sub)
-		}
-	}
-	for i := 0; i < len(tok); i++ {
-		if tokenDelimiter(tok[i]) || tok[i] == '/' {
-			flush(i)
-			b.WriteByte(tok[i])
 			start = i + 1
 		}
 	}
-	flush(len(tok))
-	if !masked {
+	if !anyVariable {
 		return tok
 	}
 	// A word glued to a variable is a variable ("blk_<*>", "host.example:<*>"), unless it is
 	// key=value, whose key is worth keeping.
-	if strings.Contains(tok, "=") {
-		return b.String()
+	if strings.IndexByte(tok, '=') < 0 {
+		return Wildcard
 	}
-	return Wildcard
+	b := make([]byte, 0, len(tok)+8)
+	start = 0
+	for i := 0; i <= len(tok); i++ {
+		if i == len(tok) || tokenDelimiter(tok[i]) || tok[i] == '/' {
+			if sub := tok[start:i]; i > start && variableSub(sub) {
+				if !(len(b) >= len(Wildcard) && string(b[len(b)-len(Wildcard):]) == Wildcard) {
+					b = append(b, Wildcard...)
+				}
+			} else {
+				b = append(b, sub...)
+			}
+			if i < len(tok) {
+				b = append(b, tok[i])
+			}
+			start = i + 1
+		}
+	}
+	return string(b)
 }
 
 // variableSub reports whether a piece of a token between delimiters is a variable: digits; hex
@@ -278,7 +312,7 @@ func variableSub(s string) bool {
 		}
 	}
 	if digits == 0 {
-		return constantsAsVariables[strings.ToLower(s)]
+		return constantVariable(s)
 	}
 	if digits == len(s) || 2*digits >= len(s) {
 		return true
@@ -287,4 +321,13 @@ func variableSub(s string) bool {
 		return true
 	}
 	return hex == len(s) && len(s) >= 4
+}
+
+func hasDigitOrSlash(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' || c == '/' {
+			return true
+		}
+	}
+	return false
 }
