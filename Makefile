@@ -42,6 +42,7 @@ bench:
 	$(GO) test ./internal/playback -run XXX -bench Backfill7d -benchtime 1x
 	$(GO) test ./internal/playback -run XXX -bench Live -benchtime 400x
 	$(GO) test ./internal/evaluation -run XXX -bench ParseLoghubRaw -benchtime 20x
+	$(GO) test ./internal/evaluation -run XXX -bench DetectorNAB -benchtime 3x
 
 # A short run of every fuzz target (the seed corpora also run in `make test`).
 fuzz:
@@ -53,4 +54,5 @@ fuzz:
 	$(GO) test ./internal/logstore -run XXX -fuzz FuzzChunkIndex -fuzztime 60s
 	for f in FuzzRemoteWrite 'FuzzOTLPMetrics$$' FuzzOTLPLogs FuzzOTLPTraces; do $(GO) test ./internal/intake -run XXX -fuzz "$$f" -fuzztime 60s || exit 1; done
 	$(GO) test ./internal/logparse -run XXX -fuzz FuzzParser -fuzztime 60s
+	$(GO) test ./internal/evaluation -run XXX -fuzz FuzzParseNABFile -fuzztime 60s
 	for f in FuzzParseManifest FuzzShiftTimes; do $(GO) test ./internal/playback -run XXX -fuzz "$$f" -fuzztime 60s || exit 1; done

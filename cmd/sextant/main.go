@@ -27,6 +27,7 @@ Usage:
   sextant sim export --scenario N --seed S --out DIR   write a scenario as files, with its truth
   sextant replay DIR --to URL --token T   play such a folder into a running Sextant
   sextant eval loghub --data DIR [--json]   score the log template mining on Loghub 2k
+  sextant eval nab --data DIR [--json]      score the anomaly detector on NAB
   sextant version                    print the version
 
 Run "sextant COMMAND --help" for a command's settings.

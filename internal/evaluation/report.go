@@ -93,23 +93,62 @@ const (
 
 // WriteDoc replaces the loghub table in a Markdown file between its markers.
 func (r LoghubReport) WriteDoc(path string) error {
+	return replaceSection(path, loghubBegin, loghubEnd, r.WriteTable)
+}
+
+// NABReport is the NAB evaluation as one document (the --json output).
+type NABReport struct {
+	Dataset  string             `json:"dataset"`
+	Command  string             `json:"command"`
+	Config   string             `json:"config"`
+	Files    int                `json:"files"`
+	Windows  int                `json:"windows"`
+	Profiles []NABProfileResult `json:"profiles"`
+}
+
+// WriteTable writes the report as a Markdown table with the published detectors beside.
+func (r NABReport) WriteTable(w io.Writer) {
+	fmt.Fprintf(w, "Command: `%s`\n\nConfiguration (the same for every file): %s\n\n", r.Command, r.Config)
+	fmt.Fprintf(w, "%d files, %d anomaly windows.\n\n", r.Files, r.Windows)
+	fmt.Fprintln(w, "| detector | standard | reward low FP | reward low FN |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	fmt.Fprintf(w, "| **Sextant** | **%.1f** | **%.1f** | **%.1f** |\n", r.Profiles[0].Score, r.Profiles[1].Score, r.Profiles[2].Score)
+	for _, p := range NABPublished {
+		fmt.Fprintf(w, "| %s (published) | %.1f | %.1f | %.1f |\n", p.Detector, p.Scores[0], p.Scores[1], p.Scores[2])
+	}
+	fmt.Fprintln(w, "| null detector (by definition) | 0.0 | 0.0 | 0.0 |")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| profile | threshold | raw score | null raw score | rows detected in windows | rows detected outside |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, p := range r.Profiles {
+		fmt.Fprintf(w, "| %s | %.4f | %.2f | %.2f | %d | %d |\n", p.Profile, p.Threshold, p.Raw, p.Null, p.TP, p.FP)
+	}
+}
+
+// replaceSection replaces the text between a begin and an end marker in a Markdown file.
+func replaceSection(path, begin, end string, write func(io.Writer)) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("doc: %w", err)
 	}
 	s := string(raw)
-	i, j := strings.Index(s, loghubBegin), strings.Index(s, loghubEnd)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		return fmt.Errorf("doc: %s has no %q … %q section", path, loghubBegin, loghubEnd)
+		return fmt.Errorf("doc: %s has no %q … %q section", path, begin, end)
 	}
 	var b strings.Builder
-	b.WriteString(s[:i+len(loghubBegin)])
+	b.WriteString(s[:i+len(begin)])
 	b.WriteString("\n")
-	r.WriteTable(&b)
+	write(&b)
 	b.WriteString(s[j:])
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("doc: %w", err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// WriteDoc replaces the NAB table in a Markdown file between its markers.
+func (r NABReport) WriteDoc(path string) error {
+	return replaceSection(path, "<!-- nab table: begin -->", "<!-- nab table: end -->", r.WriteTable)
 }

@@ -1,0 +1,166 @@
+package evaluation
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sextant-sre/sextant/internal/anomaly"
+)
+
+// NABPublished are the scoreboard's figures (standard, low FP, low FN).
+var NABPublished = []struct {
+	Detector string
+	Scores   [3]float64
+}{
+	{"ARTime", [3]float64{74.9, 65.1, 80.4}}, {"Numenta HTM", [3]float64{70.5, 62.6, 75.2}}, {"CAD OSE", [3]float64{69.9, 67.0, 73.2}},
+	{"KNN CAD", [3]float64{58.0, 43.4, 64.8}}, {"Random Cut Forest", [3]float64{51.7, 38.4, 59.7}}, {"Twitter ADVec", [3]float64{47.1, 33.6, 53.5}},
+	{"Windowed Gaussian", [3]float64{39.6, 20.9, 47.4}}, {"Bayesian Changepoint", [3]float64{17.7, 3.2, 32.2}},
+}
+
+// NABFile is one data file: its values and its windows as row indexes.
+type NABFile struct {
+	Name    string
+	Values  []float64
+	Windows []NABWindow
+}
+
+// ReadNAB reads the corpus: every file named in labels/combined_windows.json, from data/.
+func ReadNAB(dir string) ([]NABFile, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "labels", "combined_windows.json"))
+	if err != nil {
+		return nil, fmt.Errorf("nab: %w", err)
+	}
+	var labels map[string][][2]string
+	if err := json.Unmarshal(raw, &labels); err != nil {
+		return nil, fmt.Errorf("nab: labels/combined_windows.json: %w", err)
+	}
+	names := make([]string, 0, len(labels))
+	for name := range labels {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out []NABFile
+	for _, name := range names {
+		f, err := readNABFile(filepath.Join(dir, "data", filepath.FromSlash(name)), labels[name])
+		if err != nil {
+			return nil, fmt.Errorf("nab: %s: %w", name, err)
+		}
+		f.Name = name
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("nab: the labels name no files")
+	}
+	return out, nil
+}
+
+const nabTime = "2006-01-02 15:04:05"
+
+func readNABFile(path string, windows [][2]string) (NABFile, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return NABFile{}, err
+	}
+	defer fh.Close()
+	return parseNABFile(fh, windows)
+}
+
+// parseNABFile reads a data file (timestamp,value with a header) and places its windows.
+func parseNABFile(in io.Reader, windows [][2]string) (NABFile, error) {
+	r := csv.NewReader(in)
+	if _, err := r.Read(); err != nil {
+		return NABFile{}, err
+	}
+	var f NABFile
+	index := map[string]int{}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return NABFile{}, err
+		}
+		if len(rec) < 2 {
+			return NABFile{}, fmt.Errorf("line %d: want timestamp,value", len(f.Values)+2)
+		}
+		if _, err := time.Parse(nabTime, rec[0]); err != nil {
+			return NABFile{}, fmt.Errorf("line %d: %w", len(f.Values)+2, err)
+		}
+		v, err := strconv.ParseFloat(rec[1], 64)
+		if err != nil {
+			return NABFile{}, fmt.Errorf("line %d: %w", len(f.Values)+2, err)
+		}
+		index[rec[0]] = len(f.Values)
+		f.Values = append(f.Values, v)
+	}
+	for _, w := range windows {
+		l, ok1 := index[strings.TrimSuffix(w[0], ".000000")]
+		r, ok2 := index[strings.TrimSuffix(w[1], ".000000")]
+		if !ok1 || !ok2 || r < l {
+			return NABFile{}, fmt.Errorf("window %v does not match the file's timestamps", w)
+		}
+		f.Windows = append(f.Windows, NABWindow{l, r})
+	}
+	return f, nil
+}
+
+// NABProfileResult is one profile's result over the corpus.
+type NABProfileResult struct {
+	Profile   string  `json:"profile"`
+	Score     float64 `json:"score"` // normalised: 0 null detector, 100 perfect
+	Threshold float64 `json:"threshold"`
+	Raw       float64 `json:"raw"`
+	Null      float64 `json:"null"`
+	TP        int     `json:"tp"`
+	FP        int     `json:"fp"`
+	Windows   int     `json:"windows"`
+}
+
+// ScoreNAB runs the detector over every file, as a stream, and scores it for each profile.
+func ScoreNAB(files []NABFile, detect func(values []float64) []float64) []NABProfileResult {
+	scores := make([][]float64, len(files))
+	windows := 0
+	for i, f := range files {
+		scores[i] = detect(f.Values)
+		windows += len(f.Windows)
+	}
+	var out []NABProfileResult
+	for _, prof := range NABProfiles {
+		var rows, nullRows []nabRow
+		first := 0
+		for i, f := range files {
+			rows = sweepRows(scores[i], f.Windows, prof, first, rows)
+			null := make([]float64, len(f.Values))
+			for k := range null {
+				null[k] = 0.5 // NAB's null detector: the same score everywhere
+			}
+			nullRows = sweepRows(null, f.Windows, prof, first, nullRows)
+			first += len(f.Windows)
+		}
+		best := bestThreshold(scoresByThreshold(rows, prof))
+		null := bestThreshold(scoresByThreshold(nullRows, prof)).Score
+		out = append(out, NABProfileResult{Profile: prof.Name, Score: normalisedNAB(best.Score, null, windows, prof), Threshold: best.Threshold,
+			Raw: best.Score, Null: null, TP: best.TP, FP: best.FP, Windows: windows})
+	}
+	return out
+}
+
+// SextantNAB is Sextant's detector over a whole series, one sample at a time.
+func SextantNAB(values []float64) []float64 {
+	d := anomaly.NewDetector(anomaly.DefaultConfig)
+	out := make([]float64, len(values))
+	for i, v := range values {
+		out[i] = d.Add(v)
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package evaluation
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func nabDir(t testing.TB) string {
+	dir := filepath.Join("..", "..", "..", "shared", "datasets", "nab")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("the NAB corpus is not at %s: the evaluation regression check needs it", dir)
+	}
+	return dir
+}
+
+// TestNABDoesNotRegress runs the detector over the corpus when it is present and fails if a
+// profile's score drops below the figure recorded in docs/evaluation.md.
+func TestNABDoesNotRegress(t *testing.T) {
+	files, err := ReadNAB(nabDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 58 {
+		t.Fatalf("%d files, want 58", len(files))
+	}
+	floor := map[string]float64{"standard": 44.9, "reward_low_FP_rate": 37.7, "reward_low_FN_rate": 48.8}
+	for _, r := range ScoreNAB(files, SextantNAB) {
+		if r.Score < floor[r.Profile] || r.Windows != 116 {
+			t.Errorf("%s: %.2f over %d windows, recorded %.1f", r.Profile, r.Score, r.Windows, floor[r.Profile])
+		}
+	}
+}
+
+func TestParseNABFileNamesWhatIsWrong(t *testing.T) {
+	good := "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,2\n2014-04-01 00:10:00,3\n"
+	f, err := parseNABFile(strings.NewReader(good), [][2]string{{"2014-04-01 00:05:00.000000", "2014-04-01 00:10:00.000000"}})
+	if err != nil || len(f.Values) != 3 || f.Windows[0] != (NABWindow{1, 2}) {
+		t.Fatalf("%+v %v", f, err)
+	}
+	for _, c := range []struct{ body, window, want string }{
+		{"timestamp,value\n2014-04-01 00:00:00,x\n", "", "line 2"},
+		{"timestamp,value\nyesterday,1\n", "", "line 2"},
+		{good, "2015-01-01 00:00:00.000000", "does not match"},
+	} {
+		var ws [][2]string
+		if c.window != "" {
+			ws = [][2]string{{c.window, c.window}}
+		}
+		if _, err := parseNABFile(strings.NewReader(c.body), ws); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.body, err, c.want)
+		}
+	}
+}
+
+// FuzzParseNABFile: data files come from outside; they are read or refused, and every window
+// read lies inside the file.
+func FuzzParseNABFile(f *testing.F) {
+	f.Add("timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,2\n", "2014-04-01 00:05:00.000000")
+	f.Fuzz(func(t *testing.T, body, window string) {
+		file, err := parseNABFile(strings.NewReader(body), [][2]string{{window, window}})
+		if err != nil {
+			return
+		}
+		for _, w := range file.Windows {
+			if w.Left < 0 || w.Right >= len(file.Values) || w.Left > w.Right {
+				t.Fatalf("window %+v outside %d rows", w, len(file.Values))
+			}
+		}
+	})
+}
+
+// BenchmarkDetectorNAB scores every value of the NAB corpus with Sextant's streaming detector
+// on one goroutine: points per second per core.
+func BenchmarkDetectorNAB(b *testing.B) {
+	files, err := ReadNAB(nabDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	points := 0
+	for _, f := range files {
+		points += len(f.Values)
+	}
+	b.ResetTimer()
+	began := time.Now()
+	for range b.N {
+		for _, f := range files {
+			SextantNAB(f.Values)
+		}
+	}
+	b.ReportMetric(float64(points*b.N)/time.Since(began).Seconds(), "points/s")
+}
