@@ -23,6 +23,7 @@ import (
 	"github.com/sextant-sre/sextant/internal/incident"
 	"github.com/sextant-sre/sextant/internal/intake"
 	"github.com/sextant-sre/sextant/internal/live"
+	"github.com/sextant-sre/sextant/internal/logparse"
 	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/server"
 	"github.com/sextant-sre/sextant/internal/servicegraph"
@@ -95,7 +96,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, demo bo
 			log.Error("closing the store", "err", err)
 		}
 	}()
-	logs, err := logstore.Open(filepath.Join(c.DataDir, "logs"), logstore.Options{Retention: c.LogRetention, Logger: log})
+	// Each stored line gets its mined template's id, so patterns can be counted.
+	logs, err := logstore.Open(filepath.Join(c.DataDir, "logs"), logstore.Options{Retention: c.LogRetention, Logger: log,
+		Templater: logparse.NewMiner().TemplateID})
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,18 @@ type Template struct {
 	// values counts the words seen at each variable position, up to maxValues; nil for a
 	// position that has held more, or anything but a word, or that was masked from the start.
 	values []map[string]int
+	// gen counts the changes to Tokens and values' keys, for caches of the template's text.
+	gen int
+}
+
+// hasCategorical reports whether some variable position still names events (see Resolve).
+func (t *Template) hasCategorical() bool {
+	for i := range t.values {
+		if t.categorical(i) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxValues is how many distinct words a position may hold and still name distinct events
@@ -69,6 +81,7 @@ func (t *Template) generalise(i int) {
 		t.values[i] = map[string]int{t.Tokens[i]: t.Count}
 	}
 	t.Tokens[i] = Wildcard
+	t.gen++
 }
 
 // record counts the words a line has at the template's variable positions; a position that
@@ -83,6 +96,7 @@ func (t *Template) record(tokens []string) {
 			vs[tok]++
 			continue
 		}
+		t.gen++
 		if len(vs) >= maxValues || !isWord(tok) {
 			t.values[i] = nil
 			continue

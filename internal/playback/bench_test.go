@@ -15,6 +15,7 @@ import (
 
 	"github.com/sextant-sre/sextant/internal/changes"
 	"github.com/sextant-sre/sextant/internal/intake"
+	"github.com/sextant-sre/sextant/internal/logparse"
 	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/servicegraph"
 	"github.com/sextant-sre/sextant/internal/sim"
@@ -32,7 +33,7 @@ func cpuTime() time.Duration {
 func BenchmarkBackfill7d(b *testing.B) {
 	for range b.N {
 		dir := b.TempDir()
-		logs, err := logstore.Open(filepath.Join(dir, "logs"), logstore.Options{Retention: 30 * 24 * time.Hour})
+		logs, err := logstore.Open(filepath.Join(dir, "logs"), logstore.Options{Retention: 30 * 24 * time.Hour, Templater: logparse.NewMiner().TemplateID})
 		if err != nil {
 			b.Fatal(err)
 		}
