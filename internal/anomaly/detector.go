@@ -40,7 +40,20 @@ type Detector struct {
 	madCache float64
 	madAge   int
 	dev      []float64 // scratch for the MAD
+
+	// Shapes: the series' values quantised in half units of its spread; three consecutive
+	// levels never seen together before are a new shape, whatever their size.
+	prevBin, prev2Bin int
+	pairs             map[[3]int]int
+	levels            [25]int
+	seen              int
 }
+
+// noveltyZ is the distance a never-seen shape counts as: as much as a large spike.
+const noveltyZ = 20.0
+
+// noveltyAfter is how many samples a series must have shown before a new shape counts.
+const noveltyAfter = 200
 
 // madEvery is how many samples the MAD is kept before it is worked out again.
 const madEvery = 32
@@ -116,7 +129,24 @@ func (d *Detector) Add(v float64) float64 {
 		if v > d.sorted[n-1] || v < d.sorted[0] {
 			spike *= 1.5
 		}
-		z := max(spike, level)
+		bin := int(math.Round((v - med) / s * 2))
+		bin = max(-12, min(12, bin))
+		novel := 0.0
+		if d.pairs == nil {
+			d.pairs = map[[3]int]int{}
+		}
+		key := [3]int{d.prev2Bin, d.prevBin, bin}
+		// A shape is new when these three levels never came together and the level itself is
+		// rare for the series (under 1% of samples): noise finds new combinations of common
+		// levels all the time.
+		if d.seen > noveltyAfter && d.pairs[key] == 0 && d.levels[bin+12]*100 < d.seen {
+			novel = noveltyZ
+		}
+		d.levels[bin+12]++
+		d.pairs[key]++
+		d.seen++
+		d.prev2Bin, d.prevBin = d.prevBin, bin
+		z := max(spike, level, novel)
 		magnitude := 1 - 1/(1+math.Pow(z/d.cfg.Scale, 2))
 		// How unusual is this z for this series? The share of recent z-scores below it: a
 		// noisy series' everyday deviations do not read as anomalies.
