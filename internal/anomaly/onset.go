@@ -123,24 +123,38 @@ func BaseRateOf(reference []float64, level float64) BaseRate {
 	return br
 }
 
-// SeasonalDeviation compares the newest sample with the same moment one period and two periods
-// earlier (yesterday, and the day before; or last week): it is the distance from their median,
-// in units of the spread of the differences between consecutive periods. ok is false when the
-// history is shorter than two periods.
-func SeasonalDeviation(values []float64, period int) (z float64, ok bool) {
+// SeasonalDeviation compares the newest sample with the same moment on earlier cycles: for
+// each period given (a day and a week, in samples), the sample one and two periods back. It is
+// the distance from their median, in units of the spread of the differences between a sample
+// and the one a period before it (of the shortest period). ok is false when the history does
+// not reach two of the shortest period back.
+func SeasonalDeviation(values []float64, periods ...int) (z float64, ok bool) {
 	n := len(values)
-	if period <= 0 || n < 2*period+1 {
+	var ref []float64
+	shortest := 0
+	for _, p := range periods {
+		if p <= 0 {
+			continue
+		}
+		if shortest == 0 || p < shortest {
+			shortest = p
+		}
+		for k := 1; k <= 2; k++ {
+			if n-1-k*p >= 0 {
+				ref = append(ref, values[n-1-k*p])
+			}
+		}
+	}
+	if shortest == 0 || n < 2*shortest+1 {
 		return 0, false
 	}
-	v := values[n-1]
-	past := []float64{values[n-1-period], values[n-1-2*period]}
-	ref := (past[0] + past[1]) / 2
+	sort.Float64s(ref)
 	// The spread: how much the series usually differs from itself one period earlier.
-	diffs := make([]float64, 0, n-period)
-	for i := period; i < n-1; i++ {
-		diffs = append(diffs, math.Abs(values[i]-values[i-period]))
+	diffs := make([]float64, 0, n-shortest)
+	for i := shortest; i < n-1; i++ {
+		diffs = append(diffs, math.Abs(values[i]-values[i-shortest]))
 	}
 	sort.Float64s(diffs)
 	scale := max(1.4826*median(diffs), 1e-9)
-	return (v - ref) / scale, true
+	return (values[n-1] - median(ref)) / scale, true
 }

@@ -73,4 +73,8 @@ func TestSeasonalDeviation(t *testing.T) {
 	if _, ok := SeasonalDeviation(daily[:period+5], period); ok {
 		t.Fatal("less than two periods of history")
 	}
+	// With a weekly period too, a week that has not happened yet is simply not compared.
+	if z, ok := SeasonalDeviation(daily, period, 7*period); !ok || z < 5 {
+		t.Fatalf("a day and a week: %v %v", z, ok)
+	}
 }
