@@ -87,6 +87,9 @@ func (t *Template) generalise(i int) {
 // record counts the words a line has at the template's variable positions; a position that
 // gets anything but a word, or too many words, stops counting (nil) and stays a variable.
 func (t *Template) record(tokens []string) {
+	if t.values == nil {
+		return
+	}
 	for i, vs := range t.values {
 		if vs == nil {
 			continue
@@ -223,19 +226,58 @@ func similarity(tmpl, tokens []string) (float64, int) {
 	return score / float64(len(tmpl)), constants
 }
 
-// tokens splits a line on spaces and masks the tokens that are variables.
+// Byte classes for the tokenizer: a table is faster than comparisons for every byte.
+const (
+	classSpace   = 1 << iota // separates tokens
+	classSuspect             // a digit or a slash: the token may hold a variable
+	classDelim               // separates the parts of a token
+)
+
+var byteClass = func() (t [256]uint8) {
+	for _, c := range " \t\n\r\v\f" {
+		t[c] |= classSpace
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= classSuspect
+	}
+	t['/'] |= classSuspect
+	for c := range 256 {
+		if tokenDelimiter(byte(c)) {
+			t[c] |= classDelim
+		}
+	}
+	return t
+}()
+
+// tokens splits a line on spaces and masks the tokens that are variables. A token without a
+// digit or a slash is a word and is kept as it is, without a second look.
 func (p *Parser) tokens(line string) []string {
 	out := p.scratch[:0]
-	start := -1
-	for i := 0; i <= len(line); i++ {
-		if i == len(line) || line[i] == ' ' || line[i] == '\t' || line[i] == '\n' || line[i] == '\r' || line[i] == '\v' || line[i] == '\f' {
+	start, suspect := -1, false
+	for i := 0; i < len(line); i++ {
+		cl := byteClass[line[i]]
+		if cl&classSpace != 0 {
 			if start >= 0 {
-				out = append(out, maskToken(line[start:i]))
+				tok := line[start:i]
+				if suspect {
+					tok = maskToken(tok)
+				}
+				out = append(out, tok)
 				start = -1
 			}
-		} else if start < 0 {
-			start = i
+			continue
 		}
+		if start < 0 {
+			start, suspect = i, false
+		}
+		suspect = suspect || cl&classSuspect != 0
+	}
+	if start >= 0 {
+		tok := line[start:]
+		if suspect {
+			tok = maskToken(tok)
+		}
+		out = append(out, tok)
 	}
 	p.scratch = out
 	return out
@@ -275,7 +317,7 @@ func maskCore(tok string) string {
 	// most that have one become the wildcard whole.
 	anyVariable, start := false, 0
 	for i := 0; i <= len(tok); i++ {
-		if i == len(tok) || tokenDelimiter(tok[i]) || tok[i] == '/' {
+		if i == len(tok) || byteClass[tok[i]]&classDelim != 0 || tok[i] == '/' {
 			if i > start && variableSub(tok[start:i]) {
 				anyVariable = true
 				break
