@@ -41,7 +41,7 @@ bench:
 	$(GO) test ./internal/logstore -run XXX -bench Select10M -benchtime 20x
 	$(GO) test ./internal/playback -run XXX -bench Backfill7d -benchtime 1x
 	$(GO) test ./internal/playback -run XXX -bench Live -benchtime 400x
-	$(GO) test ./internal/evaluation -run XXX -bench ParseLoghubRaw -benchtime 20x
+	$(GO) test ./internal/evaluation -run XXX -bench ParseLoghubRaw -benchtime 40x
 	$(GO) test ./internal/evaluation -run XXX -bench DetectorNAB -benchtime 3x
 
 # A short run of every fuzz target (the seed corpora also run in `make test`).
