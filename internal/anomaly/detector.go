@@ -1,6 +1,7 @@
 // Package anomaly scores time series as their samples arrive: robust baselines (median and
-// MAD over a reference window), a streaming anomaly score that treats drops like rises, and
-// suppression of repeated alarms for one event. Pure code on plain values.
+// MAD over a reference window), a streaming anomaly score that treats drops like rises and
+// silences repeated alarms for one event, the onset of a change with its uncertainty, base-rate
+// verdicts and seasonal comparisons. Pure code on plain values.
 package anomaly
 
 import (
@@ -17,7 +18,7 @@ type Config struct {
 	Recent int
 	// Scale maps a robust z-score to the score: z = Scale gives 0.5.
 	Scale float64
-	// Refractory is how many samples after an alarm a weaker one is damped: one event, one
+	// Refractory is how many samples after an alarm a weaker one is silenced: one event, one
 	// alarm.
 	Refractory int
 }
@@ -28,10 +29,10 @@ var DefaultConfig = Config{Window: 1000, Recent: 6, Scale: 8, Refractory: 300}
 // Detector scores one series, sample by sample, from the past only.
 type Detector struct {
 	cfg    Config
-	ring   []float64 // the last Window samples, oldest first once full
+	ring   []float64 // the last Window samples; once full, next is the oldest
 	next   int
 	sorted []float64 // the same samples, sorted
-	recent []float64
+	recent []float64 // the last Recent samples
 	peak   float64   // the strongest recent score
 	since  int       // samples since the peak was set
 	past   []float64 // recent z-scores, sorted, for how unusual a z is for this series
@@ -44,8 +45,8 @@ type Detector struct {
 	// Shapes: the series' values quantised in half units of its spread; three consecutive
 	// levels never seen together before are a new shape, whatever their size.
 	prevBin, prev2Bin int
-	pairs             map[[3]int]int
-	levels            [25]int
+	pairs             map[[3]int]int // shapes seen, and how often
+	levels            [25]int        // samples seen at each level
 	seen              int
 }
 
