@@ -142,7 +142,13 @@ type Parser struct {
 	leaves    map[leafKey][]*Template
 	templates []*Template
 	scratch   []string
+	// seen remembers which template each masked token sequence went to: the same sequence goes
+	// there again without a scan of its leaf (templates only generalise, so it still fits).
+	seen map[uint64]*Template
 }
+
+// maxSeen bounds the memory of masked sequences; it starts over when full.
+const maxSeen = 100_000
 
 type leafKey struct {
 	n     int
@@ -154,7 +160,7 @@ func New(cfg Config) *Parser {
 	if cfg.Similarity <= 0 {
 		cfg = DefaultConfig
 	}
-	return &Parser{cfg: cfg, leaves: map[leafKey][]*Template{}}
+	return &Parser{cfg: cfg, leaves: map[leafKey][]*Template{}, seen: map[uint64]*Template{}}
 }
 
 // Templates lists the templates in the order they were first seen.
@@ -174,6 +180,15 @@ func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
 	if len(tokens) > 0 && tokens[0] != Wildcard {
 		key.first = tokens[0]
 	}
+	h := sequenceHash(tokens)
+	if t := p.seen[h]; t != nil && fits(t.Tokens, tokens) {
+		t.Count++
+		t.record(tokens)
+		if at.After(t.Last) {
+			t.Last = at
+		}
+		return t, tokens
+	}
 	leaf := p.leaves[key]
 	var best *Template
 	bestSim, bestConst := -1.0, -1
@@ -182,6 +197,9 @@ func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
 		if sim > bestSim || (sim == bestSim && constants > bestConst) {
 			best, bestSim, bestConst = t, sim, constants
 		}
+	}
+	if len(p.seen) >= maxSeen {
+		clear(p.seen)
 	}
 	if best == nil || bestSim < p.cfg.Similarity {
 		best = &Template{ID: len(p.templates) + 1, Tokens: append([]string(nil), tokens...), First: at}
@@ -205,6 +223,33 @@ func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
 		best.Last = at
 	}
 	return best, tokens
+}
+
+// sequenceHash is FNV-1a over a token sequence, tokens separated by a zero byte.
+func sequenceHash(tokens []string) uint64 {
+	h := uint64(14695981039346656037)
+	for _, t := range tokens {
+		for i := 0; i < len(t); i++ {
+			h ^= uint64(t[i])
+			h *= 1099511628211
+		}
+		h ^= 0
+		h *= 1099511628211
+	}
+	return h
+}
+
+// fits reports whether a line's tokens match a template everywhere (a wildcard matches all).
+func fits(tmpl, tokens []string) bool {
+	if len(tmpl) != len(tokens) {
+		return false
+	}
+	for i, t := range tmpl {
+		if t != Wildcard && t != tokens[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // similarity is the share of a template's tokens that a line's tokens equal (a wildcard in the
