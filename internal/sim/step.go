@@ -1,6 +1,5 @@
 package sim
 
-
 // batchBaseRPS is the batch indexer's own steady request rate.
 const batchBaseRPS = 0.5
 
