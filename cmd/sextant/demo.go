@@ -77,6 +77,12 @@ func newDemoWorld(ctx context.Context, o demoOptions, st store.Store, logs *logs
 	if err != nil {
 		return nil, err
 	}
+	// Some onsets follow from the world rather than the script (a leak meets the traffic of
+	// the hour): the live part then starts earlier, so that the outage is played, not written
+	// into the history.
+	if sc.Onset.Before(live.Add(5 * time.Minute)) {
+		live = sc.Onset.Add(-onsetAfter).Truncate(sim.StepSize)
+	}
 	start := live.Add(-o.history)
 	if warm := sc.WarmupStart(live); warm.Before(start) {
 		start = warm // the scenario needs its earlier changes (a deploy days before)

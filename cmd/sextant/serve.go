@@ -26,6 +26,7 @@ import (
 	"github.com/sextant-sre/sextant/internal/logparse"
 	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/server"
+	"github.com/sextant-sre/sextant/internal/sim"
 	"github.com/sextant-sre/sextant/internal/servicegraph"
 	"github.com/sextant-sre/sextant/internal/store"
 	"github.com/sextant-sre/sextant/internal/telemetry"
@@ -258,6 +259,9 @@ func seedDemo(ctx context.Context, st store.Store, base string, world *demoWorld
 		"  Act on it: curl -H 'Authorization: Bearer %s' -d '{\"kind\":\"rollback\",\"target\":\"SERVICE\"}' %s/api/sim/interventions\n\nPress Ctrl-C to stop.\n",
 		base, secret, secret, base, sc.Number, sc.Name, sc.Title, world.opts.seed, world.opts.speed,
 		sc.Onset.Format("15:04:05 MST"), untilAtSpeed(world.stream.Sim.Now(), sc.Onset, world.opts.speed), secret, base)
+	if note := sim.Catalogue[sc.Number-1].Note; note != "" {
+		fmt.Fprintf(stdout, "\nNote: %s.\n", note)
+	}
 	return simToken, nil
 }
 

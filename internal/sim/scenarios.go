@@ -13,6 +13,8 @@ type ScenarioInfo struct {
 	Number int
 	Name   string
 	Title  string
+	// Note says what to expect when the scenario plays at the present time of day.
+	Note string
 }
 
 // Catalogue lists the scenarios in number order.
@@ -22,7 +24,8 @@ var Catalogue = []ScenarioInfo{
 	{3, "flag-breaks-employees", "A feature flag turned on for employees breaks their checkout"},
 	{4, "hot-container", "One hot container behind a normal fleet-average CPU"},
 	{5, "third-party-outage", "The payment provider fails; the cause is outside"},
-	{6, "slow-memory-leak", "A leak deployed days earlier ends in OOM kills under Monday's peak"},
+	{6, "slow-memory-leak", "A leak deployed days earlier ends in OOM kills under Monday's peak",
+		"its impact follows the traffic of the hour: near the daily peak the OOM kills hurt, at night they barely show (sextant sim export plays it under Monday's peak)"},
 }
 
 // ScenarioNumber resolves a scenario by number or name.
