@@ -19,11 +19,11 @@ type ScenarioInfo struct {
 
 // Catalogue lists the scenarios in number order.
 var Catalogue = []ScenarioInfo{
-	{1, "port-exhaustion-cascade", "A new batch caller exhausts the data plane's ephemeral ports; OOM kills and restarts cascade"},
-	{2, "bad-deploy-one-app-version", "A deploy of the mobile backend breaks one app version"},
-	{3, "flag-breaks-employees", "A feature flag turned on for employees breaks their checkout"},
-	{4, "hot-container", "One hot container behind a normal fleet-average CPU"},
-	{5, "third-party-outage", "The payment provider fails; the cause is outside"},
+	{1, "port-exhaustion-cascade", "A new batch caller exhausts the data plane's ephemeral ports; OOM kills and restarts cascade", ""},
+	{2, "bad-deploy-one-app-version", "A deploy of the mobile backend breaks one app version", ""},
+	{3, "flag-breaks-employees", "A feature flag turned on for employees breaks their checkout", ""},
+	{4, "hot-container", "One hot container behind a normal fleet-average CPU", ""},
+	{5, "third-party-outage", "The payment provider fails; the cause is outside", ""},
 	{6, "slow-memory-leak", "A leak deployed days earlier ends in OOM kills under Monday's peak",
 		"its impact follows the traffic of the hour: near the daily peak the OOM kills hurt, at night they barely show (sextant sim export plays it under Monday's peak)"},
 }
