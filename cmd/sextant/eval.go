@@ -16,90 +16,87 @@ import (
 	"github.com/sextant-sre/sextant/internal/logparse"
 )
 
-// evalCmd measures the analysis on public data sets.
+// report is what an evaluation prints: a table, a JSON document, or the table in a document.
+type report interface {
+	WriteTable(w io.Writer)
+	WriteDoc(path string) error
+}
+
+// evaluations are the data sets `sextant eval` measures the analysis on.
+var evaluations = map[string]struct {
+	synopsis, data string
+	run            func(dir, command string) (report, error)
+}{
+	"loghub": {
+		"sextant eval loghub: parse the 16 Loghub 2k logs and score the templates (GA, PA, FGA, FTA) against the original and corrected truth.",
+		"the Loghub 2k folder (one folder per system)",
+		func(dir, command string) (report, error) {
+			systems, err := evaluation.Loghub(dir)
+			if err != nil {
+				return nil, err
+			}
+			config := fmt.Sprintf("similarity %.2f, one parser per log, no log-specific masks", logparse.DefaultConfig.Similarity)
+			return evaluation.NewLoghubReport(command, config, systems), nil
+		},
+	},
+	"nab": {
+		"sextant eval nab: run Sextant's streaming detector over the NAB corpus and score it with NAB's scorer, for its three profiles.",
+		"the NAB folder (data/, labels/combined_windows.json)",
+		func(dir, command string) (report, error) {
+			files, err := evaluation.ReadNAB(dir)
+			if err != nil {
+				return nil, err
+			}
+			c := anomaly.DefaultConfig
+			r := evaluation.NABReport{Dataset: "nab-v1.0", Command: command, Files: len(files),
+				Config:   fmt.Sprintf("baseline window %d samples, level over the last %d, z scale %g, one alarm per %d samples", c.Window, c.Recent, c.Scale, c.Refractory),
+				Profiles: evaluation.ScoreNAB(files, evaluation.SextantNAB)}
+			r.Windows = r.Profiles[0].Windows
+			return r, nil
+		},
+	},
+}
+
+// evalCmd measures the analysis on a public data set.
 func evalCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "nab" {
-		return evalNAB(args[1:], stdout, stderr)
-	}
-	if len(args) == 0 || args[0] != "loghub" {
+	if len(args) == 0 {
 		return errors.New("eval: want loghub or nab")
 	}
-	fs := flag.NewFlagSet("eval loghub", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "", "the Loghub 2k folder (one folder per system)")
-	asJSON := fs.Bool("json", false, "print the results as one JSON document (schema in docs/evaluation.md)")
-	doc := fs.String("doc", "", "also write the table into this Markdown file, between its loghub table markers")
-	fs.Usage = func() {
-		config.Usage(stderr, fs, "sextant eval loghub: parse the 16 Loghub 2k logs and score the templates (GA, PA, FGA, FTA) against the original and corrected truth.")
+	e, ok := evaluations[args[0]]
+	if !ok {
+		return fmt.Errorf("eval: unknown data set %q (want loghub or nab)", args[0])
 	}
+	fs := flag.NewFlagSet("eval "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "", e.data)
+	asJSON := fs.Bool("json", false, "print the results as one JSON document (schema in docs/evaluation.md)")
+	doc := fs.String("doc", "", "also write the table into this Markdown file, between its "+args[0]+" table markers")
+	fs.Usage = func() { config.Usage(stderr, fs, e.synopsis) }
 	if _, err := config.Parse(fs, args[1:], os.Getenv); err != nil {
 		return err
 	}
 	if *data == "" {
-		return errors.New("data: the Loghub 2k folder is required")
-	}
-	systems, err := evaluation.Loghub(*data)
-	if err != nil {
-		return err
+		return fmt.Errorf("data: %s is required", e.data)
 	}
 	// The command as given, but no machine's absolute path goes into a document.
-	command := "sextant eval loghub --data " + *data
+	command := "sextant eval " + args[0] + " --data " + *data
 	if filepath.IsAbs(*data) {
-		command = "sextant eval loghub --data DIR"
+		command = "sextant eval " + args[0] + " --data DIR"
 	}
-	report := evaluation.NewLoghubReport(command, fmt.Sprintf("similarity %.2f, one parser per log, no log-specific masks", logparse.DefaultConfig.Similarity), systems)
-	if *doc != "" {
-		if err := report.WriteDoc(*doc); err != nil {
-			return err
-		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
-	}
-	report.WriteTable(stdout)
-	return nil
-}
-
-func evalNAB(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("eval nab", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "", "the NAB folder (data/, labels/combined_windows.json)")
-	asJSON := fs.Bool("json", false, "print the results as one JSON document (schema in docs/evaluation.md)")
-	doc := fs.String("doc", "", "also write the table into this Markdown file, between its nab table markers")
-	fs.Usage = func() {
-		config.Usage(stderr, fs, "sextant eval nab: run Sextant's streaming detector over the NAB corpus and score it with NAB's scorer, for its three profiles.")
-	}
-	if _, err := config.Parse(fs, args, os.Getenv); err != nil {
-		return err
-	}
-	if *data == "" {
-		return errors.New("data: the NAB folder is required")
-	}
-	files, err := evaluation.ReadNAB(*data)
+	r, err := e.run(*data, command)
 	if err != nil {
 		return err
 	}
-	command := "sextant eval nab --data " + *data
-	if filepath.IsAbs(*data) {
-		command = "sextant eval nab --data DIR"
-	}
-	c := anomaly.DefaultConfig
-	report := evaluation.NABReport{Dataset: "nab-v1.0", Command: command, Files: len(files),
-		Config:   fmt.Sprintf("baseline window %d samples, level over the last %d, z scale %g, one alarm per %d samples", c.Window, c.Recent, c.Scale, c.Refractory),
-		Profiles: evaluation.ScoreNAB(files, evaluation.SextantNAB)}
-	report.Windows = report.Profiles[0].Windows
 	if *doc != "" {
-		if err := report.WriteDoc(*doc); err != nil {
+		if err := r.WriteDoc(*doc); err != nil {
 			return err
 		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(report)
+		return enc.Encode(r)
 	}
-	report.WriteTable(stdout)
+	r.WriteTable(stdout)
 	return nil
 }
