@@ -2,9 +2,11 @@ package server
 
 import (
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
+	"github.com/sextant-sre/sextant/internal/logparse"
 	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/telemetry"
 )
@@ -97,13 +99,63 @@ func (s *Server) queryLogs(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) logPatterns(w http.ResponseWriter, r *http.Request) {
 	s.logHandler(func(r *http.Request, q logstore.Query) (any, error) {
+		// With a baseline (a duration), each pattern is also measured against its rate in the
+		// baseline period just before the window: new, or surging, or neither.
+		var baseline time.Duration
+		if raw := r.URL.Query().Get("baseline"); raw != "" {
+			d, err := time.ParseDuration(raw)
+			if err != nil || d <= 0 || d > 31*24*time.Hour {
+				return nil, badRequest("baseline", "%q is not a duration up to 31 days (such as 24h)", raw)
+			}
+			baseline = d
+		}
 		pats, err := s.Logs.Patterns(r.Context(), q)
 		if err != nil {
 			return nil, err
 		}
-		if len(pats) > q.Limit {
-			pats = pats[:q.Limit]
+		out := make([]patternAnswer, len(pats))
+		for i, p := range pats {
+			out[i] = patternAnswer{PatternCount: p}
 		}
-		return map[string]any{"patterns": pats, "from": q.Start, "to": q.End}, nil
+		if baseline > 0 {
+			ref := q
+			ref.Start, ref.End = q.Start.Add(-baseline), q.Start
+			before, err := s.Logs.Patterns(r.Context(), ref)
+			if err != nil {
+				return nil, err
+			}
+			refCounts, winCounts := map[uint32]int{}, map[uint32]int{}
+			for _, p := range before {
+				refCounts[p.Template] = p.Count
+			}
+			for _, p := range pats {
+				winCounts[p.Template] = p.Count
+			}
+			changes := map[uint32]logparse.PatternChange{}
+			for _, c := range logparse.PatternChanges(refCounts, winCounts, baseline, q.End.Sub(q.Start), 3) {
+				changes[c.Template] = c
+			}
+			for i := range out {
+				out[i].Baseline = refCounts[out[i].Template]
+				if c, ok := changes[out[i].Template]; ok {
+					out[i].Change, out[i].Expected, out[i].PValue = string(c.Kind), c.Expected, c.PValue
+				}
+			}
+			// The surprising first: new and surging patterns, then by count.
+			sort.SliceStable(out, func(i, j int) bool { return out[i].Change != "" && out[j].Change == "" })
+		}
+		if len(out) > q.Limit {
+			out = out[:q.Limit]
+		}
+		return map[string]any{"patterns": out, "from": q.Start, "to": q.End}, nil
 	})(w, r)
+}
+
+// patternAnswer is a pattern with, given a baseline, its count there and how it changed.
+type patternAnswer struct {
+	logstore.PatternCount
+	Baseline int     `json:"baseline_count,omitempty"`
+	Change   string  `json:"change,omitempty"` // new or surge
+	Expected float64 `json:"expected,omitempty"`
+	PValue   float64 `json:"p_value,omitempty"`
 }

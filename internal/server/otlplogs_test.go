@@ -3,8 +3,12 @@ package server
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/sextant-sre/sextant/internal/logstore"
 
 	"github.com/sextant-sre/sextant/internal/auth"
 	"go.opentelemetry.io/otel/attribute"
@@ -87,5 +91,65 @@ func TestOTLPLogsFromTheSDKOverHTTPAndGRPC(t *testing.T) {
 		if code, _ := e.do("GET", "/api/logs?"+bad, auth.Viewer, nil, nil); code != 400 {
 			t.Errorf("%s: %d", bad, code)
 		}
+	}
+}
+
+// TestLogPatternsAgainstABaseline writes a day of steady lines and a window in which one
+// pattern is new and one surges: with baseline=24h they come first, marked so.
+func TestLogPatternsAgainstABaseline(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now().UTC().Truncate(time.Minute)
+	stream := labels.FromStrings("service", "api")
+	var lines []logstore.Line
+	add := func(tmpl uint32, at time.Time, body string) {
+		lines = append(lines, logstore.Line{Time: at, Labels: stream, Severity: logstore.Info, Template: tmpl, Body: body})
+	}
+	// The day before the window: template 1 once a minute, template 3 every ten minutes.
+	for m := 24 * 60; m > 10; m-- {
+		at := now.Add(-time.Duration(m) * time.Minute)
+		add(1, at, "request served")
+		if m%10 == 0 {
+			add(3, at, "cache miss")
+		}
+	}
+	// The last ten minutes: template 1 as usual, template 3 forty times, template 2 new.
+	for m := 10; m > 0; m-- {
+		at := now.Add(-time.Duration(m) * time.Minute)
+		add(1, at, "request served")
+		for k := range 4 {
+			add(3, at.Add(time.Duration(k)*time.Second), "cache miss")
+		}
+		if m <= 5 {
+			add(2, at, "bind: address already in use")
+		}
+	}
+	if err := e.srv.Logs.Append(lines); err != nil {
+		t.Fatal(err)
+	}
+	from := now.Add(-10 * time.Minute).Add(-time.Second).Format(time.RFC3339)
+	var res struct {
+		Patterns []struct {
+			Template uint32
+			Count    int
+			Baseline int `json:"baseline_count"`
+			Change   string
+		}
+	}
+	code, raw := e.do("GET", "/api/logs/patterns?baseline=24h&from="+url.QueryEscape(from), auth.Viewer, nil, &res)
+	if code != 200 || len(res.Patterns) != 3 {
+		t.Fatalf("%d %s", code, raw)
+	}
+	got := map[uint32]string{}
+	for i, p := range res.Patterns {
+		got[p.Template] = p.Change
+		if i < 2 && p.Change == "" {
+			t.Fatalf("the changed patterns come first: %+v", res.Patterns)
+		}
+	}
+	if got[2] != "new" || got[3] != "surge" || got[1] != "" {
+		t.Fatalf("%+v", res.Patterns)
+	}
+	if code, raw := e.do("GET", "/api/logs/patterns?baseline=forever", auth.Viewer, nil, nil); code != 400 || !strings.Contains(string(raw), "baseline") {
+		t.Fatalf("a bad baseline: %d %s", code, raw)
 	}
 }
