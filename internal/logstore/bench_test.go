@@ -3,6 +3,7 @@ package logstore
 import (
 	"context"
 	"fmt"
+	"github.com/sextant-sre/sextant/internal/logparse"
 	"testing"
 	"time"
 
@@ -34,7 +35,13 @@ func benchLines(n int, start time.Time) []Line {
 // and synced), in batches of 1,000 lines as an OTLP exporter sends them.
 // Run: go test ./internal/logstore -run XXX -bench Append -benchtime 500000x
 func BenchmarkAppend(b *testing.B) {
-	s, err := Open(b.TempDir(), Options{FlushEvery: time.Hour})
+	b.Run("hashed", func(b *testing.B) { benchmarkAppend(b, nil) })
+	// The server's templater: each line's template mined (logparse.Miner).
+	b.Run("mined", func(b *testing.B) { benchmarkAppend(b, logparse.NewMiner().TemplateID) })
+}
+
+func benchmarkAppend(b *testing.B, templater func(string) uint32) {
+	s, err := Open(b.TempDir(), Options{FlushEvery: time.Hour, Templater: templater})
 	if err != nil {
 		b.Fatal(err)
 	}
