@@ -331,11 +331,6 @@ func (p *Parser) tokens(line string) []string {
 // maskToken replaces a token that holds a variable (a number, an address, a path, a hex
 // string, an id) by the wildcard; key=value keeps its key.
 func maskToken(tok string) string {
-	// Most tokens are words: no digit, no path. They are kept as they are (a boolean too: the
-	// template's formatting makes it a variable, and it never names an event).
-	if !hasDigitOrSlash(tok) {
-		return tok
-	}
 	// Brackets, quotes and trailing punctuation stay outside the variable: "[<*>]", "<*>,".
 	lead, trail := 0, len(tok)
 	for lead < trail && strings.IndexByte("([{\"'", tok[lead]) >= 0 {
@@ -422,13 +417,4 @@ func variableSub(s string) bool {
 		return true
 	}
 	return hex == len(s) && len(s) >= 4
-}
-
-func hasDigitOrSlash(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= '0' && c <= '9' || c == '/' {
-			return true
-		}
-	}
-	return false
 }

@@ -19,8 +19,6 @@ type Player struct {
 	// Speed is simulated seconds per wall second, 1 to 60.
 	Speed  float64
 	Logger *slog.Logger
-	// Now is the wall clock (time.Now if nil).
-	Now func() time.Time
 	// OnFrame, if set, is called after each step's deliveries are sent.
 	OnFrame func(sim.Frame)
 
@@ -41,10 +39,7 @@ func (p *Player) Run(ctx context.Context) error {
 	if p.Speed < 1 || p.Speed > 60 {
 		return fmt.Errorf("speed %.1f: choose 1 to 60", p.Speed)
 	}
-	now := p.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := time.Now
 	log := p.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

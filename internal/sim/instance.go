@@ -54,7 +54,6 @@ func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, dep
 		isUp := !t.Before(in.downUntil)
 		if !isUp || len(up) == 0 {
 			fr.Up = false
-			fr.step.requests = offered / float64(max(1, len(insts))) * dt
 			s.fillCounters(&fr, in)
 			fr.MemoryBytes, fr.TimeWait = 0, sum(in.timeWait[:])
 			f.Instances = append(f.Instances, fr)
@@ -163,7 +162,7 @@ func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, dep
 		fr.PortsInUse, fr.TimeWait, fr.ConnectFailures = inUse, sum(in.timeWait[:]), failed/dt
 		in.connFails += failed
 		ownErrs := n * min(own, max(0, own-cohortErr))
-		fr.step = stepCounts{requests: share * dt, served: n, rejected: rejected * dt, own: ownErrs, fault: n * min(own, cohortErr),
+		fr.step = stepCounts{served: n, rejected: rejected * dt, own: ownErrs, fault: n * min(own, cohortErr),
 			dep: n * (1 - own) * depErr, depDirect: n * (1 - own) * min(depErr, directErr), connectFailures: failed, gc: gc, worstDep: worstDep, oom: fr.step.oom, restart: fr.step.restart,
 			started: t.Sub(in.upSince) >= 0 && t.Sub(in.upSince) < StepSize}
 		if latMS > 3*(svc.LatencyMS+depLatMS) {

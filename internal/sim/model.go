@@ -255,7 +255,6 @@ type Frame struct {
 	Journeys  []JourneyFrame
 	Links     []LinkFrame
 	Vendors   []VendorFrame
-	Edges     []EdgeFrame
 	Services  map[string]ServiceFrame
 	Changes   []Change
 	Logs      []LogRecord
@@ -285,14 +284,14 @@ type InstanceFrame struct {
 
 // stepCounts is what happened at an instance during one step.
 type stepCounts struct {
-	requests, served, rejected float64
-	own, fault, dep            float64 // failed requests by origin
-	depDirect                  float64 // the part of dep that failed at a direct dependency
-	connectFailures            float64
-	slow                       float64
-	gc                         float64
-	worstDep                   string
-	oom, restart, started      bool
+	served, rejected      float64
+	own, fault, dep       float64 // failed requests by origin
+	depDirect             float64 // the part of dep that failed at a direct dependency
+	connectFailures       float64
+	slow                  float64
+	gc                    float64
+	worstDep              string
+	oom, restart, started bool
 }
 
 // ServiceFrame is a service's state in a step.
@@ -327,12 +326,4 @@ type LinkFrame struct {
 type VendorFrame struct {
 	Vendor   string
 	Degraded bool
-}
-
-// EdgeFrame is the traffic on one dependency edge in a step.
-type EdgeFrame struct {
-	From, To   string
-	RPS        float64
-	ErrorRatio float64
-	LatencyMS  float64
 }

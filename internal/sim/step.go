@@ -81,7 +81,6 @@ func (s *Sim) Step() Frame {
 				lat += link.RTTSeconds*1000 + link.PacketLoss*3*200 // retransmissions after a 200 ms RTO
 			}
 			depLat += c.PerRequest * lat
-			f.Edges = append(f.Edges, EdgeFrame{From: name, To: c.To, RPS: offered[name] * c.PerRequest, ErrorRatio: reported[c.To], LatencyMS: lat})
 		}
 		// The dependency whose own failures reach this service most, and how much of its
 		// traffic fails at its direct dependencies rather than further down.
