@@ -93,6 +93,8 @@ func BenchmarkOTLPMetricsIntake(b *testing.B) {
 				rm := md.ResourceMetrics().AppendEmpty()
 				rm.Resource().Attributes().PutStr("service.name", fmt.Sprintf("svc-%d", r/10))
 				rm.Resource().Attributes().PutStr("service.instance.id", fmt.Sprintf("i-%d", r))
+				rm.Resource().Attributes().PutStr("host.name", fmt.Sprintf("node-%d", r%7)) // makes target_info
+				rm.Resource().Attributes().PutStr("telemetry.sdk.language", "go")
 				ms := rm.ScopeMetrics().AppendEmpty().Metrics()
 				for k := range 100 {
 					m := ms.AppendEmpty()
@@ -115,7 +117,19 @@ func BenchmarkOTLPMetricsIntake(b *testing.B) {
 	b.ResetTimer()
 	send(b, srv.URL, bodies, map[string]string{"Content-Type": "application/x-protobuf"}, http.StatusOK)
 	b.StopTimer()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	// Every sample sent must be stored.
+	res, err := e.Samples(context.Background(), `{__name__=~"app_metric_.*_total"}`, start.Add(-time.Minute), time.Now())
+	stored := 0
+	for _, s := range res.Matrix() {
+		stored += len(s.Floats)
+	}
+	if err != nil || stored != b.N*perRequest {
+		b.Fatalf("stored %d samples of %d (%v)", stored, b.N*perRequest, err)
+	}
 	b.ReportMetric(float64(b.N*perRequest)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(after.HeapInuse)/(1<<20), "heap-MiB")
 }
 
 // send posts the first b.N bodies to url from 4 concurrent senders, each answer expected to be

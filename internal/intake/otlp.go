@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -39,7 +40,13 @@ type metricsConverter struct {
 	settings otlptranslator.Settings
 	logger   *slog.Logger
 	pool     sync.Pool
+
+	learnt       learntSeries // the fast path's memory of translations
+	fastRequests atomic.Int64 // requests the fast path wrote, for tests and benchmarks
 }
+
+// lookbackDelta is the query lookback the translator spaces target_info samples by.
+const lookbackDelta = 5 * time.Minute
 
 func newMetricsConverter(logger *slog.Logger, db storage.AppendableV2) *metricsConverter {
 	cfg := config.DefaultOTLPConfig
@@ -48,10 +55,11 @@ func newMetricsConverter(logger *slog.Logger, db storage.AppendableV2) *metricsC
 		AddMetricSuffixes:                    cfg.TranslationStrategy.ShouldAddSuffixes(),
 		AllowUTF8:                            !cfg.TranslationStrategy.ShouldEscape(),
 		PromoteResourceAttributes:            otlptranslator.NewPromoteResourceAttributes(cfg),
-		LookbackDelta:                        5 * time.Minute,
+		LookbackDelta:                        lookbackDelta,
 		LabelNameUnderscoreSanitization:      cfg.LabelNameUnderscoreSanitization,
 		LabelNamePreserveMultipleUnderscores: cfg.LabelNamePreserveMultipleUnderscores,
-	}, pool: sync.Pool{New: func() any { return otlptranslator.NewPrometheusConverter(nil) }}}
+	}, pool: sync.Pool{New: func() any { return otlptranslator.NewPrometheusConverter(nil) }},
+		learnt: learntSeries{resources: map[string]*resourceEntry{}}}
 }
 
 // clientError is a request the sender must fix: answered 400 (HTTP) or InvalidArgument (gRPC).
@@ -66,34 +74,57 @@ func (m *metricsConverter) store(ctx context.Context, md pmetric.Metrics) error 
 		return clientError{err}
 	}
 	app := m.db.AppenderV2(ctx)
-	conv := m.pool.Get().(*otlptranslator.PrometheusConverter)
-	conv.Reset(app)
-	defer func() {
-		conv.Reset(nil)
-		m.pool.Put(conv)
-	}()
-	annots, err := conv.FromMetrics(ctx, md, m.settings)
-	if err != nil {
+	if err := m.translate(ctx, app, md, m.settings); err != nil {
 		_ = app.Rollback()
 		if isSampleError(err) {
 			return clientError{err} // out of order, too old: retrying will not help
 		}
 		return fmt.Errorf("store metrics: %w", err)
 	}
+	return app.Commit()
+}
+
+// translate appends md into app through Prometheus's OTLP translation.
+func (m *metricsConverter) translate(ctx context.Context, app storage.AppenderV2, md pmetric.Metrics, settings otlptranslator.Settings) error {
+	conv := m.pool.Get().(*otlptranslator.PrometheusConverter)
+	conv.Reset(app)
+	defer func() {
+		conv.Reset(nil)
+		m.pool.Put(conv)
+	}()
+	annots, err := conv.FromMetrics(ctx, md, settings)
+	if err != nil {
+		return err
+	}
 	if ws, _ := annots.AsStrings("", 5, 0); len(ws) > 0 {
 		m.logger.Warn("OTLP metrics translated with warnings", "warnings", ws)
 	}
-	return app.Commit()
+	return nil
 }
 
 // OTLPMetrics returns a handler for OTLP metrics over HTTP (protobuf or JSON, optionally gzip)
 // that turns them into Prometheus series with Prometheus's own OTLP translation and appends them
 // into db. maxBytes bounds the body both as sent and once decompressed.
 func OTLPMetrics(logger *slog.Logger, db storage.AppendableV2, maxBytes int64) http.Handler {
-	m := newMetricsConverter(logger, db)
+	return newMetricsConverter(logger, db).httpHandler(maxBytes)
+}
+
+func (m *metricsConverter) httpHandler(maxBytes int64) http.Handler {
 	return otlpHTTP(maxBytes, pmetricotlp.NewExportRequest, pmetricotlp.NewExportResponse(), func(ctx context.Context, _ []byte, req pmetricotlp.ExportRequest) error {
 		return m.store(ctx, req.Metrics())
+	}, &protobufHooks[pmetricotlp.ExportRequest]{
+		fast: m.writeFast,
+		learn: func(ctx context.Context, body []byte, req pmetricotlp.ExportRequest) {
+			m.learn(ctx, body, req.Metrics())
+		},
 	})
+}
+
+// protobufHooks let a signal's handler take a protobuf body before it is decoded (fast answers
+// errNotFast to decline), and see it again once the decoded request was handled.
+type protobufHooks[R any] struct {
+	fast  func(ctx context.Context, body []byte) error
+	learn func(ctx context.Context, body []byte, req R)
 }
 
 // otlpRequest and otlpResponse are the pdata export messages of any signal.
@@ -111,7 +142,7 @@ type otlpResponse interface {
 // the limit (gunzipping it), decodes it into a request made by newReq, hands it to handle, and
 // answers with resp in the request's content type, as OTLP asks. An error from handle is the
 // store's, answered 503 so the sender retries.
-func otlpHTTP[R otlpRequest](maxBytes int64, newReq func() R, resp otlpResponse, handle func(ctx context.Context, body []byte, req R) error) http.Handler {
+func otlpHTTP[R otlpRequest](maxBytes int64, newReq func() R, resp otlpResponse, handle func(ctx context.Context, body []byte, req R) error, hooks *protobufHooks[R]) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if mt != "application/x-protobuf" && mt != "application/json" {
@@ -122,6 +153,17 @@ func otlpHTTP[R otlpRequest](maxBytes int64, newReq func() R, resp otlpResponse,
 		if err != nil {
 			http.Error(w, err.Error(), statusOf(err))
 			return
+		}
+		proto := mt == "application/x-protobuf" && hooks != nil
+		if proto {
+			switch err := hooks.fast(r.Context(), body); {
+			case err == nil:
+				answer(w, mt, resp)
+				return
+			case !errors.Is(err, errNotFast):
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
 		}
 		req := newReq()
 		if mt == "application/json" {
@@ -141,19 +183,28 @@ func otlpHTTP[R otlpRequest](maxBytes int64, newReq func() R, resp otlpResponse,
 			http.Error(w, err.Error(), code)
 			return
 		}
-		var out []byte
-		if mt == "application/json" {
-			out, err = resp.MarshalJSON()
-		} else {
-			out, err = resp.MarshalProto()
+		if proto {
+			hooks.learn(r.Context(), body, req)
 		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", mt)
-		_, _ = w.Write(out)
+		answer(w, mt, resp)
 	})
+}
+
+// answer writes an OTLP export response in the request's content type, as OTLP asks.
+func answer(w http.ResponseWriter, mt string, resp otlpResponse) {
+	var out []byte
+	var err error
+	if mt == "application/json" {
+		out, err = resp.MarshalJSON()
+	} else {
+		out, err = resp.MarshalProto()
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", mt)
+	_, _ = w.Write(out)
 }
 
 // checkMetrics refuses what the translation would fail on as if it were the server's fault: a

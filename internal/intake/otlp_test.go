@@ -100,7 +100,9 @@ func FuzzOTLPMetrics(f *testing.F) {
 
 // TestOTLPMetricsMatchPrometheus writes the same random OTLP requests through Prometheus's own
 // OTLP handler (configured as Sextant's) and through Sextant's receiver into two stores, and
-// requires the same stored series and samples.
+// requires the same answers and the same stored series and samples. Series repeat from request
+// to request, as an exporter sends them, so that most requests take Sextant's fast path, some
+// mixed with histograms, exemplars, staleness markers and refused delta sums.
 func TestOTLPMetricsMatchPrometheus(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	a, b := store(t), store(t)
@@ -109,42 +111,66 @@ func TestOTLPMetricsMatchPrometheus(t *testing.T) {
 	cfg.OTLPConfig.PromoteResourceAttributes = EntityAttributes
 	log := slog.New(slog.DiscardHandler)
 	theirs := remote.NewOTLPWriteHandler(log, nil, a.Storage(), func() config.Config { return cfg }, remote.OTLPOptions{LookbackDelta: 5 * time.Minute})
-	ours := OTLPMetrics(log, b.Storage(), 1<<20)
+	conv := newMetricsConverter(log, b.Storage())
+	ours := conv.httpHandler(1 << 20)
 	base := time.Now().Add(-20 * time.Minute)
-	for req := range 30 {
+	refused := 0
+	const requests = 80
+	for req := range requests {
 		md := pmetric.NewMetrics()
 		for r := range 1 + rng.IntN(4) {
 			rm := md.ResourceMetrics().AppendEmpty()
 			attrs := rm.Resource().Attributes()
-			attrs.PutStr("service.name", fmt.Sprintf("svc-%d", rng.IntN(3)))
+			attrs.PutStr("service.name", fmt.Sprintf("svc-%d", r%2))
 			attrs.PutStr("service.instance.id", fmt.Sprintf("i-%d", r))
-			if rng.IntN(2) == 0 {
+			if r%2 == 0 {
 				attrs.PutStr("deployment.environment", "prod")
 				attrs.PutStr("k8s.pod.name", fmt.Sprintf("pod-%d", r))
 			}
 			attrs.PutStr("cloud.provider", "aws") // not promoted: only in target_info
 			ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+			if r == 3 { // a late point: target_info spans several of its intervals
+				m := ms.AppendEmpty()
+				m.SetName("batch.backlog")
+				dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+				dp.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(req)*time.Second - 7*time.Minute)))
+				dp.SetIntValue(int64(req))
+			}
 			for k := range 1 + rng.IntN(4) {
 				m := ms.AppendEmpty()
 				ts := pcommon.NewTimestampFromTime(base.Add(time.Duration(req)*time.Second + time.Duration(k)*time.Millisecond))
-				switch rng.IntN(3) {
-				case 0:
+				switch kind := (k + r) % 3; {
+				case kind == 0:
 					m.SetName(fmt.Sprintf("queue.depth.%d", k))
 					m.SetUnit("{item}")
-					dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
-					dp.SetTimestamp(ts)
-					dp.SetDoubleValue(rng.Float64())
-					dp.Attributes().PutStr("queue", fmt.Sprintf("q%d", rng.IntN(2)))
-				case 1:
+					for q := range 1 + rng.IntN(2) {
+						dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+						dp.SetTimestamp(ts)
+						dp.SetDoubleValue(rng.Float64())
+						dp.Attributes().PutStr("queue", fmt.Sprintf("q%d", q))
+						if rng.IntN(8) == 0 {
+							dp.SetFlags(pmetric.DefaultDataPointFlags.WithNoRecordedValue(true))
+						}
+					}
+				case kind == 1:
 					m.SetName(fmt.Sprintf("http.server.requests.%d", k))
 					sum := m.SetEmptySum()
 					sum.SetIsMonotonic(true)
 					sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+					if rng.IntN(30) == 0 {
+						sum.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+					}
 					dp := sum.DataPoints().AppendEmpty()
+					dp.SetStartTimestamp(pcommon.NewTimestampFromTime(base))
 					dp.SetTimestamp(ts)
 					dp.SetIntValue(int64(req * 10))
 					dp.Attributes().PutStr("http.route", "/pay")
-				default:
+					if rng.IntN(10) == 0 {
+						ex := dp.Exemplars().AppendEmpty()
+						ex.SetTimestamp(ts)
+						ex.SetDoubleValue(1)
+					}
+				case rng.IntN(3) == 0:
 					m.SetName(fmt.Sprintf("http.server.duration.%d", k))
 					m.SetUnit("ms")
 					h := m.SetEmptyHistogram()
@@ -155,6 +181,12 @@ func TestOTLPMetricsMatchPrometheus(t *testing.T) {
 					dp.SetSum(float64(req) * 12.5)
 					dp.ExplicitBounds().FromRaw([]float64{10, 100})
 					dp.BucketCounts().FromRaw([]uint64{1, 1, uint64(req + 1)})
+				default:
+					m.SetName(fmt.Sprintf("process.threads.%d", k))
+					dp := m.SetEmptySum().DataPoints().AppendEmpty() // not monotonic: a gauge
+					m.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+					dp.SetTimestamp(ts)
+					dp.SetIntValue(int64(rng.IntN(100)))
 				}
 			}
 		}
@@ -166,6 +198,12 @@ func TestOTLPMetricsMatchPrometheus(t *testing.T) {
 		if (ca < 300) != (cb < 300) {
 			t.Fatalf("request %d: Prometheus answered %d, Sextant %d", req, ca, cb)
 		}
+		if ca >= 300 {
+			refused++
+		}
+	}
+	if fast := conv.fastRequests.Load(); fast < requests/2 || refused == 0 {
+		t.Errorf("%d of %d requests took the fast path, %d were refused: the test does not exercise both paths", fast, requests, refused)
 	}
 	da, db := dumpStore(t, a), dumpStore(t, b)
 	if da != db {

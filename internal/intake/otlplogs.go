@@ -82,7 +82,7 @@ func OTLPLogs(store *logstore.Store, maxBytes int64) http.Handler {
 			return fmt.Errorf("store logs: %w", err)
 		}
 		return nil
-	})
+	}, nil)
 }
 
 // OTLPLogsGRPC serves the OTLP logs gRPC service into the log store.

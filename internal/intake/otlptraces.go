@@ -59,7 +59,7 @@ func OTLPTraces(g *servicegraph.Graph, maxBytes int64) http.Handler {
 	return otlpHTTP(maxBytes, ptraceotlp.NewExportRequest, ptraceotlp.NewExportResponse(), func(_ context.Context, _ []byte, req ptraceotlp.ExportRequest) error {
 		g.Add(Spans(req.Traces()), time.Now())
 		return nil
-	})
+	}, nil)
 }
 
 // OTLPTracesGRPC serves the OTLP traces gRPC service into the service graph.
