@@ -397,4 +397,3 @@ func (m *metricsConverter) learnPoint(ctx context.Context, rms pmetric.ResourceM
 	}
 	return c.appends[0].lset, c.appends[0].opts, nil
 }
-
