@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/sextant-sre/sextant/internal/anomaly"
+	"github.com/sextant-sre/sextant/internal/breakdown"
 	"github.com/sextant-sre/sextant/internal/config"
 	"github.com/sextant-sre/sextant/internal/evaluation"
 	"github.com/sextant-sre/sextant/internal/logparse"
@@ -39,6 +40,20 @@ var evaluations = map[string]struct {
 			return evaluation.NewLoghubReport(command, config, systems), nil
 		},
 	},
+	"breakdown": {
+		"sextant eval breakdown: find the root-cause elements of the RiskLoc RS cases and score them (precision, recall, F1 pooled over elements).",
+		"the RiskLoc RS folder (anomaly.yaml and one CSV per case)",
+		func(dir, command string) (report, error) {
+			cases, err := evaluation.ReadRS(dir)
+			if err != nil {
+				return nil, err
+			}
+			c := breakdown.DefaultConfig
+			return evaluation.BreakdownReport{Dataset: "riskloc-rs", Command: command,
+				Config:  fmt.Sprintf("up to %d labels per element and %d causes, an extra label kept if it multiplies the score by %.2f, a further cause at %.2f of the first's score; baseline the 4 minutes before", c.MaxLabels, c.MaxCauses, c.Refine, c.Next),
+				Sextant: evaluation.ScoreRS(cases, c), Chance: evaluation.ChanceRS(cases)}, nil
+		},
+	},
 	"nab": {
 		"sextant eval nab: run Sextant's streaming detector over the NAB corpus and score it with NAB's scorer, for its three profiles.",
 		"the NAB folder (data/, labels/combined_windows.json)",
@@ -60,11 +75,11 @@ var evaluations = map[string]struct {
 // evalCmd measures the analysis on a public data set.
 func evalCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("eval: want loghub or nab")
+		return errors.New("eval: want loghub, nab or breakdown")
 	}
 	e, ok := evaluations[args[0]]
 	if !ok {
-		return fmt.Errorf("eval: unknown data set %q (want loghub or nab)", args[0])
+		return fmt.Errorf("eval: unknown data set %q (want loghub, nab or breakdown)", args[0])
 	}
 	fs := flag.NewFlagSet("eval "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -45,3 +45,26 @@ func TestEvalCommands(t *testing.T) {
 		t.Fatalf("doc: %s", raw)
 	}
 }
+
+// TestEvalBreakdown runs the breakdown evaluation as a command and checks its JSON.
+func TestEvalBreakdown(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "datasets", "riskloc", "data", "RS")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("the RiskLoc RS cases are not at %s", dir)
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"eval", "breakdown", "--data", dir, "--json"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Dataset string
+		Sextant struct {
+			Cases int
+			F1    float64
+		}
+		Chance struct{ F1 float64 }
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Dataset != "riskloc-rs" || r.Sextant.Cases != 135 || r.Sextant.F1 <= r.Chance.F1 {
+		t.Fatalf("%v %+v", err, r)
+	}
+}

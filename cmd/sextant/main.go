@@ -28,6 +28,7 @@ Usage:
   sextant replay DIR --to URL --token T   play such a folder into a running Sextant
   sextant eval loghub --data DIR [--json]   score the log template mining on Loghub 2k
   sextant eval nab --data DIR [--json]      score the anomaly detector on NAB
+  sextant eval breakdown --data DIR [--json]   score the breakdown of aggregates on RiskLoc RS
   sextant version                    print the version
 
 Run "sextant COMMAND --help" for a command's settings.
