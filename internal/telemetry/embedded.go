@@ -65,6 +65,7 @@ func OpenEmbedded(name, dir string, opt EmbeddedOptions) (*Embedded, error) {
 	o := tsdb.DefaultOptions()
 	o.RetentionDuration = opt.Retention.Milliseconds()
 	o.OutOfOrderTimeWindow = opt.OutOfOrderWindow.Milliseconds()
+	o.EnableSharding = true // the fast query path splits series by shard (fastquery.go)
 	db, err := tsdb.Open(dir, opt.Logger.With("component", "tsdb"), opt.Registerer, o, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open metrics store in %s: %w", dir, err)
@@ -103,13 +104,19 @@ func (e *Embedded) Query(ctx context.Context, q string, t time.Time) (QueryResul
 	return e.exec(ctx, qry)
 }
 
-// QueryRange implements Metrics. A long range is cut into as many consecutive pieces as there
+// QueryRange implements Metrics. The commonest shape of query (an aggregated rate or increase)
+// takes a fast path (fastquery.go). Otherwise a long range is cut into as many consecutive pieces as there
 // are cores, evaluated at once, and joined: PromQL evaluates each step on its own, so the pieces
 // give the same points as one query would. Queries that use @ start() or @ end() (which refer to
 // the whole range) are evaluated in one piece.
 func (e *Embedded) QueryRange(ctx context.Context, q string, r Range) (QueryResult, error) {
 	if err := checkRange(r); err != nil {
 		return QueryResult{}, err
+	}
+	if shape, ok := matchFastShape(q); ok {
+		if res, ok, err := e.fastRange(ctx, shape, r); ok {
+			return res, err
+		}
 	}
 	steps := int(r.End.Sub(r.Start)/r.Step) + 1
 	pieces := min(runtime.GOMAXPROCS(0), steps/minStepsPerPiece)
