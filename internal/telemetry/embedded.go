@@ -222,96 +222,88 @@ func copyValue(v parser.Value) parser.Value {
 	return v
 }
 
-// Samples implements Metrics by reading the TSDB's chunks directly: the chunk querier (which
-// merges overlapping chunks) lists each series' chunks, and the chunks are then decoded on every
-// core, each series into a slice sized from its chunks' sample counts.
+// Samples implements Metrics by reading the TSDB's chunks directly, with no evaluation: the
+// series are split into as many shards as there are cores (by the hash of their labels), and
+// each core lists its shard's chunks (the chunk querier merges overlapping ones) and decodes each
+// series into a slice sized from its chunks' sample counts.
 func (e *Embedded) Samples(ctx context.Context, selector string, start, end time.Time) (QueryResult, error) {
 	sets, err := ParseSelectors([]string{selector})
 	if err != nil {
 		return QueryResult{}, err
 	}
-	q, err := e.db.ChunkQuerier(start.UnixMilli(), end.UnixMilli())
-	if err != nil {
-		return QueryResult{Answer: Answer{Source: e.name, Status: Unavailable, Reason: err.Error()}}, nil
-	}
-	defer q.Close()
 	mint, maxt := start.UnixMilli(), end.UnixMilli()
-	set := q.Select(ctx, false, &storage.SelectHints{Start: mint, End: maxt}, sets[0]...)
-	// Listing the chunks is serial; decoding them is not: workers decode each series as soon as
-	// it is listed, so the two overlap.
-	type job struct {
-		series promql.Series
-		chunks []chunkSpan
-		n      int
-		err    error
-	}
-	var (
-		jobs    []*job
-		queue   = make(chan *job, 256)
-		wg      sync.WaitGroup
-		workers = runtime.GOMAXPROCS(0)
-	)
-	for range workers {
+	shards := runtime.GOMAXPROCS(0)
+	results := make([]promql.Matrix, shards)
+	errs := make([]error, shards)
+	warnings := make([]annotations.Annotations, shards)
+	var wg sync.WaitGroup
+	for i := range shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var it chunkenc.Iterator
-			for j := range queue {
-				j.series.Floats, j.err = decodeFloats(j.series.Floats[:0], j.chunks, mint, maxt, &it)
-				if j.err != nil {
-					j.err = fmt.Errorf("decode chunk of %s: %w", j.series.Metric, j.err)
-				}
-			}
+			results[i], warnings[i], errs[i] = e.samplesShard(ctx, sets[0], mint, maxt, uint64(i), uint64(shards))
 		}()
 	}
-	listErr := func() error {
-		defer close(queue)
-		var chunkIt chunks.Iterator
-		for set.Next() {
-			s := set.At()
-			j := &job{series: promql.Series{Metric: s.Labels()}}
-			chunkIt = s.Iterator(chunkIt)
-			for chunkIt.Next() {
-				m := chunkIt.At()
-				if m.MaxTime <= mint || m.MinTime > maxt || m.Chunk == nil {
-					continue
-				}
-				// A copy: the decoding runs after the iterator has moved on.
-				c, err := chunkenc.FromData(m.Chunk.Encoding(), slices.Clone(m.Chunk.Bytes()))
-				if err != nil {
-					return fmt.Errorf("read chunk: %w", err)
-				}
-				j.chunks = append(j.chunks, chunkSpan{chunk: c, minT: m.MinTime, maxT: m.MaxTime})
-				j.n += c.NumSamples()
-			}
-			if err := chunkIt.Err(); err != nil {
-				return fmt.Errorf("read chunks: %w", err)
-			}
-			if j.n > 0 {
-				j.series.Floats = make([]promql.FPoint, 0, j.n)
-				jobs = append(jobs, j)
-				queue <- j
-			}
-		}
-		if err := set.Err(); err != nil {
-			return fmt.Errorf("select series: %w", err)
-		}
-		return nil
-	}()
 	wg.Wait()
-	if listErr != nil {
-		return QueryResult{}, listErr
-	}
-	out := make(promql.Matrix, 0, len(jobs))
-	for _, j := range jobs {
-		if j.err != nil {
-			return QueryResult{}, j.err
+	var out promql.Matrix
+	var ws annotations.Annotations
+	for i := range shards {
+		if errs[i] != nil {
+			if ctx.Err() != nil {
+				return QueryResult{}, ctx.Err()
+			}
+			return QueryResult{Answer: Answer{Source: e.name, Status: Unavailable, Reason: errs[i].Error()}}, nil
 		}
-		if len(j.series.Floats) > 0 {
-			out = append(out, j.series)
+		out = append(out, results[i]...)
+		ws.Merge(warnings[i])
+	}
+	slices.SortFunc(out, func(a, b promql.Series) int { return labels.Compare(a.Metric, b.Metric) })
+	return QueryResult{Answer: e.answer(ws), Value: out}, nil
+}
+
+// samplesShard reads one shard of the series' samples in (mint, maxt].
+func (e *Embedded) samplesShard(ctx context.Context, matchers []*labels.Matcher, mint, maxt int64, index, count uint64) (promql.Matrix, annotations.Annotations, error) {
+	q, err := e.db.ChunkQuerier(mint, maxt)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer q.Close()
+	set := q.Select(ctx, false, &storage.SelectHints{Start: mint, End: maxt, ShardIndex: index, ShardCount: count}, matchers...)
+	var (
+		out     promql.Matrix
+		chunkIt chunks.Iterator
+		it      chunkenc.Iterator
+		last    int // the last series' sample count: series selected together tend to be alike
+	)
+	for n := 0; set.Next(); n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		s := set.At()
+		var pts []promql.FPoint
+		chunkIt = s.Iterator(chunkIt)
+		for chunkIt.Next() {
+			// Each chunk is decoded at once: a chunk is only sure to be valid until the next.
+			m := chunkIt.At()
+			if m.MaxTime <= mint || m.MinTime > maxt || m.Chunk == nil {
+				continue
+			}
+			if pts == nil {
+				pts = make([]promql.FPoint, 0, max(last, m.Chunk.NumSamples()))
+			}
+			if pts, err = decodeFloats(pts, []chunkSpan{{chunk: m.Chunk, minT: m.MinTime, maxT: m.MaxTime}}, mint, maxt, &it); err != nil {
+				return nil, nil, fmt.Errorf("decode chunk of %s: %w", s.Labels(), err)
+			}
+		}
+		if err := chunkIt.Err(); err != nil {
+			return nil, nil, fmt.Errorf("read chunks: %w", err)
+		}
+		if len(pts) > 0 {
+			out = append(out, promql.Series{Metric: s.Labels(), Floats: pts})
+			last = len(pts)
 		}
 	}
-	return QueryResult{Answer: e.answer(set.Warnings()), Value: out}, nil
+	return out, set.Warnings(), set.Err()
 }
 
 // Series implements Metrics.
