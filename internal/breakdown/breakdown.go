@@ -202,9 +202,19 @@ func bestElement(dims []string, leaves []Leaf, expect []float64, cuboids [][]int
 			g.den += l.Den
 		}
 	}
+	all := &sums{}
+	for i, l := range leaves {
+		all.num += l.Num
+		all.expect += expect[i]
+		all.den += l.Den
+	}
+	groups[groupKey{}] = all
 	var best Cause
 	found := false
 	for k, g := range groups {
+		if k.cuboid == 0 {
+			continue // the whole: "everyone" is what is left when no element explains better
+		}
 		if direction != 0 && (g.num-g.expect)*direction <= 0 {
 			continue
 		}
@@ -227,10 +237,20 @@ func bestElement(dims []string, leaves []Leaf, expect []float64, cuboids [][]int
 }
 
 // wider reports whether the element's cause is wider than it: for some label, the rest of the
-// element without that label deviates in the same direction beyond the noise.
+// element without that label deviates in the same direction beyond the noise (for an element of
+// one label, the rest of everything moved by a comparable factor).
 func wider(k groupKey, g *sums, groups map[groupKey]*sums, noise float64) bool {
-	if bits.OnesCount64(k.cuboid) < 2 {
-		return false
+	if bits.OnesCount64(k.cuboid) == 1 {
+		// Against the whole: if everything outside the element moved almost as much (at least
+		// half the element's factor), the element is only where most of the traffic is, and the
+		// cause is everyone's.
+		all := groups[groupKey{}]
+		restNum, restExpect := all.num-g.num, all.expect-g.expect
+		if restExpect <= 0 || g.expect <= 0 || deviance(restNum, restExpect)/noise < minScore {
+			return false
+		}
+		in, out := g.num/g.expect-1, restNum/restExpect-1
+		return in*out > 0 && math.Abs(out) >= 0.5*math.Abs(in)
 	}
 	values := strings.SplitAfter(k.values, "\x00")
 	i := 0

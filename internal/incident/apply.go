@@ -111,7 +111,7 @@ func (s *State) applyPayload(ev Event) error {
 		if _, ok := s.supersede(ev); !ok {
 			return stateErr("refs.supersedes", "%s is not an entry of this incident", ev.Refs.Supersedes)
 		}
-	case Decision, Note, FollowUp, ChatImported, SignalAttached:
+	case Decision, Note, FollowUp, ChatImported, SignalAttached, Finding:
 		s.supersede(ev)
 		s.add(kindEntry, ev.ID, len(s.Entries))
 		s.Entries = append(s.Entries, Entry{Meta: m, Type: ev.Type, Payload: p})

@@ -74,6 +74,7 @@ var catchKinds = []struct {
 	{"decisions", "Decisions", []Type{TypeDecision}},
 	{"observations", "Observations", []Type{TypeObservation}},
 	{"signals", "Signals", []Type{TypeSignalAttached}},
+	{"findings", "Findings", []Type{TypeFinding}},
 	{"follow_ups", "Follow-ups", []Type{TypeFollowUp}},
 	{"corrections", "Corrections", []Type{TypeEntryRetracted}},
 	{"notes", "Notes and chat", []Type{TypeNote, TypeChatImported}},
@@ -222,6 +223,8 @@ func Describe(ev Event) string {
 		return p.Author + ": " + p.Text
 	case SignalAttached:
 		return fmt.Sprintf("%s attached: %s", p.Kind, p.Title)
+	case Finding:
+		return fmt.Sprintf("%s finding: %s", p.Kind, p.Title)
 	case EntryRetracted:
 		return withReason("retracted an entry", p.Reason)
 	}

@@ -148,6 +148,8 @@ func deref(p Payload) Payload {
 		return *v
 	case *EntryRetracted:
 		return *v
+	case *Finding:
+		return *v
 	}
 	panic(fmt.Sprintf("incident: payload %T has no deref case", p))
 }

@@ -300,6 +300,7 @@ var newPayload = map[Type]func() Payload{
 	TypeChatImported:       func() Payload { return &ChatImported{} },
 	TypeSignalAttached:     func() Payload { return &SignalAttached{} },
 	TypeEntryRetracted:     func() Payload { return &EntryRetracted{} },
+	TypeFinding:            func() Payload { return &Finding{} },
 }
 
 // Types lists every event type, sorted.
@@ -319,6 +320,7 @@ func (t Type) Valid() bool { _, ok := newPayload[t]; return ok }
 var supersedable = map[Type]bool{
 	TypeImpactStated: true, TypeObservation: true, TypeHypothesisProposed: true, TypeActionPlanned: true,
 	TypeDecision: true, TypeNote: true, TypeFollowUp: true, TypeChatImported: true, TypeSignalAttached: true,
+	TypeFinding: true,
 }
 
 func oneOf[T ~string](v T, valid []T) bool {

@@ -57,6 +57,8 @@ type Card struct {
 	Decisions  []Entry           `json:"decisions"`
 	FollowUps  []Entry           `json:"follow_ups"`
 	Signals    []Entry           `json:"signals"`
+	// Findings are the analyzers' current findings, highest score first.
+	Findings []Entry `json:"findings"`
 	// Now is the moment freshness was judged at.
 	Now time.Time `json:"now"`
 }
@@ -117,8 +119,13 @@ func (s *State) Card(now time.Time) Card {
 			c.FollowUps = append(c.FollowUps, e)
 		case TypeSignalAttached:
 			c.Signals = append(c.Signals, e)
+		case TypeFinding:
+			c.Findings = append(c.Findings, e)
 		}
 	}
+	slices.SortStableFunc(c.Findings, func(a, b Entry) int {
+		return cmp.Compare(b.Payload.(Finding).Score, a.Payload.(Finding).Score)
+	})
 	return c
 }
 

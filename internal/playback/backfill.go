@@ -21,7 +21,8 @@ type History struct {
 	// MetricsDir is the metrics store's directory. It must not be open: blocks are written into
 	// it the way promtool tsdb create-blocks-from does, and the store picks them up when opened.
 	MetricsDir string
-	Logs       *logstore.Store
+	// Logs is the log store; nil writes no logs.
+	Logs *logstore.Store
 	// Changes records changes (the store's RecordChange).
 	Changes func(ctx context.Context, c changes.Change) error
 	// MetricsEvery is how many steps apart metric samples are written (default 4: one a minute).
@@ -174,7 +175,9 @@ func writeHistory(ctx context.Context, batches <-chan historyBatch, h History, l
 			}
 			st.Changes++
 		}
-		pending = append(pending, b.lines...)
+		if h.Logs != nil {
+			pending = append(pending, b.lines...)
+		}
 		if len(pending) >= 20000 {
 			if err := h.Logs.Append(pending); err != nil {
 				return fmt.Errorf("write history logs: %w", err)

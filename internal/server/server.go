@@ -64,6 +64,8 @@ type Server struct {
 	ui      *uiHandler
 	// projections caches state cards, brought up to date incrementally.
 	projections *projections
+	// runs keeps one diagnosis run per incident at a time.
+	runs analysisRuns
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed on shutdown: live streams end so the server can stop
@@ -114,6 +116,7 @@ func New(d Deps) (*Server, error) {
 		{"GET", "/api/incidents/{id}/events", auth.Viewer, s.listEvents},
 		{"POST", "/api/incidents/{id}/events", auth.Responder, s.appendEvents},
 		{"GET", "/api/incidents/{id}/catchup", auth.Viewer, s.catchUp},
+		{"POST", "/api/incidents/{id}/analysis", auth.Responder, s.analyze},
 		{"GET", "/api/incidents/{id}/stream", auth.Viewer, s.incidentStream},
 		{"GET", "/api/stream", auth.Viewer, s.listStream},
 
@@ -180,6 +183,7 @@ func New(d Deps) (*Server, error) {
 		writeJSON(w, http.StatusForbidden, errorBody{Error: "cross-origin request refused", Detail: "state-changing requests must come from Sextant's own pages"})
 	}))
 	s.handler = s.observe(s.recoverPanics(s.authenticate(csrf.Handler(mux))))
+	s.watchForAnalysis()
 	return s, nil
 }
 

@@ -1,0 +1,356 @@
+// Package analyzer runs the diagnosis of an incident: it reads the telemetry around the incident
+// through a telemetry.Source, hands plain values to internal/diagnosis, and turns the findings
+// into incident-log drafts that supersede the previous run's. A source that cannot answer
+// degrades one part of the analysis, said in the findings' "not examined"; it never fails the
+// whole run.
+package analyzer
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/sextant-sre/sextant/internal/anomaly"
+	"github.com/sextant-sre/sextant/internal/breakdown"
+	"github.com/sextant-sre/sextant/internal/changes"
+	"github.com/sextant-sre/sextant/internal/diagnosis"
+	"github.com/sextant-sre/sextant/internal/incident"
+	"github.com/sextant-sre/sextant/internal/telemetry"
+)
+
+// Config names the metrics the analysis reads and the windows it looks at.
+type Config struct {
+	// JourneyMetric counts user-journey requests by journey, outcome and cohort labels.
+	JourneyMetric, JourneyLabel, OutcomeLabel, ErrorOutcome string
+	// RequestMetric counts requests served per service (the service in ServiceLabel) by status
+	// code in CodeLabel.
+	RequestMetric, ServiceLabel, CodeLabel string
+	// Baseline is how long before the onset the impact is compared with; Lookback how far back
+	// changes are considered; Before how far before the declaration the onset is looked for.
+	Baseline, Lookback, Before time.Duration
+	// Step is the resolution of the series read; RateWindow the window of their rates (at least
+	// two scrapes of the slowest data: history may hold a sample a minute).
+	Step, RateWindow time.Duration
+}
+
+// DefaultConfig follows OpenTelemetry's translation into Prometheus names.
+var DefaultConfig = Config{
+	JourneyMetric: "journey_requests_total", JourneyLabel: "journey", OutcomeLabel: "outcome", ErrorOutcome: "error",
+	RequestMetric: "http_server_requests_total", ServiceLabel: "job", CodeLabel: "code",
+	Baseline: 6 * time.Hour, Lookback: 7 * 24 * time.Hour, Before: 2 * time.Hour, Step: 30 * time.Second, RateWindow: 3 * time.Minute,
+}
+
+// Analyzer runs analyses against one source.
+type Analyzer struct {
+	Source telemetry.Source
+	Config Config
+}
+
+// Result is one run's findings and what the run could not examine.
+type Result struct {
+	Onset       time.Time
+	Findings    []incident.Finding
+	NotExamined []string
+}
+
+// Run analyses the incident declared at declared, with the data up to now.
+func (a *Analyzer) Run(ctx context.Context, declared, now time.Time) Result {
+	c := a.Config
+	var res Result
+	res.Onset = a.onset(ctx, declared, now, &res)
+	impact, cohortFindings := a.impact(ctx, res.Onset, now, &res)
+	_ = impact
+	anomalies := a.serviceAnomalies(ctx, res.Onset, now, &res)
+	graph := a.graph(ctx, now, &res)
+	var failing []string
+	for _, an := range anomalies {
+		if an.Signal == "error ratio" && !slices.Contains(failing, strings.TrimPrefix(an.Entity, "service:")) {
+			failing = append(failing, strings.TrimPrefix(an.Entity, "service:"))
+		}
+	}
+	cs, err := a.Source.Changes(ctx, changes.Filter{Start: res.Onset.Add(-c.Lookback), End: now})
+	if err != nil {
+		res.NotExamined = append(res.NotExamined, "changes: "+err.Error())
+	}
+	shifts := a.shifts(ctx, cs, res.Onset)
+	res.Findings = append(res.Findings, cohortFindings...)
+	res.Findings = append(res.Findings, diagnosis.Causes(anomalies, graph)...)
+	res.Findings = append(res.Findings, diagnosis.RankChanges(cs, diagnosis.ChangeContext{Onset: res.Onset, Failing: failing, Graph: graph, Shift: shifts})...)
+	run := now.UTC().Format(time.RFC3339)
+	for i := range res.Findings {
+		res.Findings[i].Run = run
+		if len(res.NotExamined) > 0 && i == 0 {
+			res.Findings[i].NotExamined = append(res.Findings[i].NotExamined, res.NotExamined...)
+		}
+	}
+	return res
+}
+
+// onset finds when the impact began: the earliest change of level among the journeys' error
+// ratios in the window before the declaration, or the declaration itself when none stands out.
+func (a *Analyzer) onset(ctx context.Context, declared, now time.Time, res *Result) time.Time {
+	c := a.Config
+	w := promDuration(c.RateWindow)
+	q := fmt.Sprintf(`sum by (%s) (rate(%s{%s=%q}[%s])) / sum by (%s) (rate(%s[%s]))`,
+		c.JourneyLabel, c.JourneyMetric, c.OutcomeLabel, c.ErrorOutcome, w, c.JourneyLabel, c.JourneyMetric, w)
+	start := declared.Add(-c.Before)
+	r, err := a.Source.QueryRange(ctx, q, telemetry.Range{Start: start, End: now, Step: c.Step})
+	if err != nil || !r.Usable() {
+		res.NotExamined = append(res.NotExamined, "the journeys' error ratio, for the onset: "+reason(r.Answer, err))
+		return declared
+	}
+	best := time.Time{}
+	for _, s := range r.Matrix() {
+		values, times := points(s)
+		if len(values) < 8 {
+			continue
+		}
+		o := anomaly.FindOnset(values, 4)
+		if o.Found && o.After > o.Before {
+			if at := times[o.At]; best.IsZero() || at.Before(best) {
+				best = at
+			}
+		}
+	}
+	if best.IsZero() || best.After(declared) {
+		return declared
+	}
+	return best
+}
+
+// impact reads the journey metric broken down by every cohort label, since the onset and in the
+// baseline before it.
+func (a *Analyzer) impact(ctx context.Context, onset, now time.Time, res *Result) ([]diagnosis.JourneyImpact, []incident.Finding) {
+	c := a.Config
+	since := max(now.Sub(onset), time.Minute).Round(time.Second)
+	sel := c.JourneyMetric
+	nowQ := fmt.Sprintf(`increase(%s[%ds] @ %d)`, sel, int(since.Seconds()), now.Unix())
+	baseQ := fmt.Sprintf(`increase(%s[%ds] @ %d)`, sel, int(c.Baseline.Seconds()), onset.Unix())
+	cur, err1 := a.Source.Query(ctx, nowQ, now)
+	base, err2 := a.Source.Query(ctx, baseQ, now)
+	if err1 != nil || err2 != nil || !cur.Usable() || !base.Usable() {
+		res.NotExamined = append(res.NotExamined, "the user journeys' impact: "+reason(cur.Answer, err1)+" "+reason(base.Answer, err2))
+		return nil, nil
+	}
+	dims := cohortDims(cur.Vector(), c)
+	if !slices.Contains(dims, c.JourneyLabel) {
+		res.NotExamined = append(res.NotExamined, "the user journeys' impact: no "+c.JourneyMetric+" series with a "+c.JourneyLabel+" label")
+		return nil, nil
+	}
+	leaves := map[string]*breakdown.Leaf{}
+	var order []string
+	add := func(v promql.Vector, isBase bool) {
+		for _, s := range v {
+			values := make([]string, len(dims))
+			for i, d := range dims {
+				values[i] = s.Metric.Get(d)
+			}
+			k := strings.Join(values, "\x00")
+			l := leaves[k]
+			if l == nil {
+				l = &breakdown.Leaf{Values: values}
+				leaves[k] = l
+				order = append(order, k)
+			}
+			isErr := s.Metric.Get(c.OutcomeLabel) == c.ErrorOutcome
+			switch {
+			case isBase && isErr:
+				l.BaseNum += s.F
+			case isBase:
+				l.BaseDen += s.F
+			case isErr:
+				l.Num += s.F
+			default:
+				l.Den += s.F
+			}
+		}
+	}
+	add(cur.Vector(), false)
+	add(base.Vector(), true)
+	var ls []breakdown.Leaf
+	for _, k := range order {
+		l := leaves[k]
+		// The counters count outcomes apart; a leaf's denominator is all its requests.
+		l.Den += l.Num
+		l.BaseDen += l.BaseNum
+		if l.Den > 0 {
+			ls = append(ls, *l)
+		}
+	}
+	return diagnosis.Impact(diagnosis.Cohorts{Dims: dims, Journey: c.JourneyLabel, Leaves: ls,
+		Query: nowQ, BaseQuery: baseQ, Since: onset, Baseline: c.Baseline})
+}
+
+// cohortDims are the labels of the journey metric that vary, other than the outcome and the
+// scrape identity.
+func cohortDims(v promql.Vector, c Config) []string {
+	values := map[string]map[string]bool{}
+	for _, s := range v {
+		s.Metric.Range(func(l labels.Label) {
+			if values[l.Name] == nil {
+				values[l.Name] = map[string]bool{}
+			}
+			values[l.Name][l.Value] = true
+		})
+	}
+	var dims []string
+	for name, vals := range values {
+		switch name {
+		case "__name__", c.OutcomeLabel, "job", "instance":
+			continue
+		}
+		if len(vals) > 1 || name == c.JourneyLabel {
+			dims = append(dims, name)
+		}
+	}
+	slices.Sort(dims)
+	return dims
+}
+
+// serviceAnomalies finds the services whose error ratio rose around the onset, in order.
+func (a *Analyzer) serviceAnomalies(ctx context.Context, onset, now time.Time, res *Result) []diagnosis.Anomaly {
+	c := a.Config
+	w := promDuration(c.RateWindow)
+	q := fmt.Sprintf(`sum by (%s) (rate(%s{%s=~"5.."}[%s])) / sum by (%s) (rate(%s[%s]))`,
+		c.ServiceLabel, c.RequestMetric, c.CodeLabel, w, c.ServiceLabel, c.RequestMetric, w)
+	start := onset.Add(-c.Before)
+	r, err := a.Source.QueryRange(ctx, q, telemetry.Range{Start: start, End: now, Step: c.Step})
+	if err != nil || !r.Usable() {
+		res.NotExamined = append(res.NotExamined, "the services' error ratios: "+reason(r.Answer, err))
+		return nil
+	}
+	var series []diagnosis.Series
+	for _, s := range r.Matrix() {
+		svc := s.Metric.Get(c.ServiceLabel)
+		values := make([]float64, int(now.Sub(start)/c.Step)+1)
+		for i := range values {
+			values[i] = math.NaN()
+		}
+		for _, p := range s.Floats {
+			if i := int(time.UnixMilli(p.T).Sub(start) / c.Step); i >= 0 && i < len(values) {
+				values[i] = p.F
+			}
+		}
+		series = append(series, diagnosis.Series{Entity: "service:" + svc, Signal: "error ratio", Start: start, Step: c.Step, Values: values,
+			Query: strings.ReplaceAll(q, "sum by ("+c.ServiceLabel+") (rate("+c.RequestMetric+"{", "sum by ("+c.ServiceLabel+") (rate("+c.RequestMetric+"{"+c.ServiceLabel+"=\""+svc+"\",")})
+	}
+	return diagnosis.Anomalies(series, onset)
+}
+
+// graph reads the service dependency graph from the trace-derived edges.
+func (a *Analyzer) graph(ctx context.Context, now time.Time, res *Result) diagnosis.Graph {
+	r, err := a.Source.Edges(ctx, now, time.Hour)
+	if err != nil || !r.Usable() {
+		res.NotExamined = append(res.NotExamined, "the dependency graph: "+reason(r.Answer, err))
+		return nil
+	}
+	g := diagnosis.Graph{}
+	for _, e := range r.Edges {
+		g[e.Caller] = append(g[e.Caller], e.Callee)
+	}
+	if len(g) == 0 {
+		res.NotExamined = append(res.NotExamined, "the dependency graph: no trace-derived edges in the last hour")
+	}
+	return g
+}
+
+// shiftSignals are the signals of a changed service compared before and after the change.
+var shiftSignals = []struct{ name, query string }{
+	{"CPU", `sum(rate(process_cpu_seconds_total{job=%q}[5m]))`},
+	{"memory", `sum(process_resident_memory_bytes{job=%q})`},
+	{"open connections", `sum(net_open_connections{job=%q})`},
+	{"threads", `sum(go_threads{job=%q})`},
+	{"requests served", `sum(rate(http_server_requests_total{job=%q}[5m]))`},
+}
+
+// shifts measures, for each change before the onset that names a service, how far the service's
+// own signals moved because of it, in two ways, keeping the larger: right after the change
+// (its first minutes left out: a deploy restarts the service) against the two hours before it;
+// and, for a change more than an hour old, in the hour before the onset against the same hour
+// of the day before the change, so that a slow effect (a leak, a caller that grows) shows and
+// the daily cycle does not. At most maxShiftChanges changes, the newest first.
+func (a *Analyzer) shifts(ctx context.Context, cs []changes.Change, onset time.Time) map[string]diagnosis.ShiftEvidence {
+	out := map[string]diagnosis.ShiftEvidence{}
+	measured := 0
+	for _, ch := range cs { // newest first
+		if ch.Service == "" || !ch.Time.Before(onset) || measured >= maxShiftChanges {
+			continue
+		}
+		measured++
+		best := diagnosis.ShiftEvidence{}
+		consider := func(name, q string, before, after []float64) {
+			if z, ok := diagnosis.Shift(before, after); ok && (best.Signal == "" || z > best.Z) {
+				best = diagnosis.ShiftEvidence{Signal: name, Z: z, Query: q}
+			}
+		}
+		settle := ch.Time.Add(5 * time.Minute)
+		soon := ch.Time.Add(2 * time.Hour)
+		if onset.Before(soon) {
+			soon = onset
+		}
+		age := onset.Sub(ch.Time)
+		days := time.Duration(math.Ceil(age.Hours()/24)) * 24 * time.Hour
+		for _, sig := range shiftSignals {
+			q := fmt.Sprintf(sig.query, ch.Service)
+			if settle.Before(soon) {
+				before := a.values(ctx, q, ch.Time.Add(-2*time.Hour), ch.Time.Add(-time.Minute))
+				consider(sig.name, q, before, a.values(ctx, q, settle, soon))
+			}
+			if age > time.Hour {
+				hour := onset.Add(-time.Hour)
+				consider(sig.name+" (the hour before the onset, against the same hour before the change)", q,
+					a.values(ctx, q, hour.Add(-days), onset.Add(-days)), a.values(ctx, q, hour, onset))
+			}
+		}
+		out[ch.ID] = best
+	}
+	return out
+}
+
+// maxShiftChanges bounds the queries one analysis makes for the changes' shifts.
+const maxShiftChanges = 40
+
+// values reads one series' values in [from, to] at a minute's step; nil if the source cannot say.
+func (a *Analyzer) values(ctx context.Context, q string, from, to time.Time) []float64 {
+	r, err := a.Source.QueryRange(ctx, q, telemetry.Range{Start: from, End: to, Step: time.Minute})
+	if err != nil || !r.Usable() || len(r.Matrix()) == 0 {
+		return nil
+	}
+	v, _ := points(r.Matrix()[0])
+	return v
+}
+
+func points(s promql.Series) ([]float64, []time.Time) {
+	values := make([]float64, 0, len(s.Floats))
+	times := make([]time.Time, 0, len(s.Floats))
+	for _, p := range s.Floats {
+		if !math.IsNaN(p.F) {
+			values = append(values, p.F)
+			times = append(times, time.UnixMilli(p.T))
+		}
+	}
+	return values, times
+}
+
+// promDuration writes a duration as PromQL does ("3m", "90s").
+func promDuration(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
+}
+
+func reason(a telemetry.Answer, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	if a.Reason != "" {
+		return a.Source + " " + string(a.Status) + ": " + a.Reason
+	}
+	return ""
+}

@@ -1,0 +1,235 @@
+package diagnosis
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sextant-sre/sextant/internal/changes"
+	"github.com/sextant-sre/sextant/internal/incident"
+)
+
+// ChangeContext is what a change is weighed against.
+type ChangeContext struct {
+	Onset time.Time
+	// Failing are the services whose error ratio rose, in onset order (the first is the first
+	// failure).
+	Failing []string
+	Graph   Graph
+	// Shift is, per change id, how far the changed service's own signals moved between the
+	// change and the onset, against the hours before the change (robust units; absent if not
+	// measured). A change that altered nothing measurable is weaker evidence.
+	Shift map[string]ShiftEvidence
+}
+
+// ShiftEvidence is the largest move of a changed service's signals after the change.
+type ShiftEvidence struct {
+	Signal string
+	Z      float64
+	Query  string
+}
+
+// relation is how a changed service stands to the failing ones, with its weight.
+type relation struct {
+	weight float64
+	says   string
+}
+
+// minMoved is the least shift of a changed service's signals, in robust units, taken as a sign
+// that the change did something: smaller moves are everyday noise between two windows.
+const minMoved = 8
+
+func relate(c changes.Change, ctx ChangeContext) relation {
+	service := c.Service
+	if service == "" && c.Flag != "" {
+		// A flag named after a failing service ("checkout-new-tax-engine") belongs to it.
+		for _, f := range ctx.Failing {
+			if strings.HasPrefix(c.Flag, f+"-") || strings.HasPrefix(c.Flag, f+".") || strings.HasPrefix(c.Flag, f+"_") {
+				service = f
+				break
+			}
+		}
+	}
+	switch {
+	case service == "":
+		return relation{0.4, "names no service"}
+	case len(ctx.Failing) > 0 && service == ctx.Failing[0]:
+		return relation{1, "is the first failing service"}
+	case slices.Contains(ctx.Failing, service):
+		return relation{0.8, "is one of the failing services"}
+	case len(ctx.Graph) == 0 || len(ctx.Failing) == 0:
+		return relation{0.4, "cannot be placed: no dependency graph or no failing service"}
+	case ctx.Graph.reaches(ctx.Failing[0], service):
+		return relation{0.7, "is a dependency of " + ctx.Failing[0]}
+	case ctx.Graph.reaches(service, ctx.Failing[0]):
+		return relation{0.6, "calls " + ctx.Failing[0]}
+	}
+	return relation{0.15, "is not connected to the failing services in the dependency graph"}
+}
+
+// RankChanges ranks the changes before the onset as candidate causes: by their relation to the
+// failing services, by how near before the onset they came, and by whether the changed service's
+// own behaviour moved after the change. A change after the onset is never a candidate: it is
+// left out, and said so on the top finding.
+func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
+	type ranked struct {
+		c     changes.Change
+		score float64
+		rel   relation
+		shift ShiftEvidence
+	}
+	var cands []ranked
+	after := 0
+	for _, c := range cs {
+		if c.Kind == changes.Incident {
+			continue
+		}
+		if !c.Time.Before(ctx.Onset) {
+			after++
+			continue
+		}
+		age := ctx.Onset.Sub(c.Time)
+		near := math.Exp2(-age.Hours()/2) + 0.15 // recent changes first; old ones not forgotten
+		sh := ctx.Shift[c.ID]
+		moved := 0.0
+		if sh.Z >= minMoved {
+			moved = min(1, sh.Z/(2*minMoved))
+		}
+		rel := relate(c, ctx)
+		cands = append(cands, ranked{c: c, score: rel.weight * (near + 1.5*moved), rel: rel, shift: sh})
+	}
+	slices.SortStableFunc(cands, func(a, b ranked) int { return cmp.Compare(b.score, a.score) })
+	top := 0.0
+	if len(cands) > 0 {
+		top = cands[0].score
+	}
+	var out []incident.Finding
+	for i, r := range cands {
+		if i >= 5 {
+			break
+		}
+		c := r.c
+		age := ctx.Onset.Sub(c.Time)
+		var forIt, against []string
+		forIt = append(forIt, fmt.Sprintf("%s %s before the onset", describe(c), roundAge(age)))
+		if r.rel.weight >= 0.6 {
+			forIt = append(forIt, serviceOf(c)+" "+r.rel.says)
+		} else {
+			against = append(against, serviceOf(c)+" "+r.rel.says)
+		}
+		switch {
+		case r.shift.Z >= minMoved:
+			forIt = append(forIt, fmt.Sprintf("%s moved %.0f spreads after the change, before the onset", r.shift.Signal, r.shift.Z))
+		case r.shift.Signal != "":
+			against = append(against, serviceOf(c)+"'s signals did not move between the change and the onset")
+		default:
+			against = append(against, "the changed service's own signals were not examined")
+		}
+		if age > 6*time.Hour {
+			against = append(against, "it is "+roundAge(age)+" older than the onset")
+		}
+		ev := []incident.Evidence{{Kind: "change", Ref: c.ID, Summary: strings.Join(forIt, "; ")}}
+		if r.shift.Query != "" {
+			ev = append(ev, incident.Evidence{Kind: "series", Query: r.shift.Query, Summary: "the changed service's " + r.shift.Signal + " around the change"})
+		}
+		f := incident.Finding{
+			Kind: incident.FindingChange, Key: "change:" + c.ID,
+			Title:    fmt.Sprintf("Candidate cause: %s, %s before the onset", describe(c), roundAge(age)),
+			Entities: entitiesOf(c), Score: r.score, Confidence: changeConfidence(r.score, top, i),
+			Evidence: ev, Action: undo(c),
+			Refutation: "undoing it leaves the impact as it was, or the impact began in a place " + serviceOf(c) + " cannot reach",
+		}
+		if len(against) > 0 {
+			f.BaseRate = "against: " + strings.Join(against, "; ")
+		}
+		if i == 0 && after > 0 {
+			f.NotExamined = append(f.NotExamined, fmt.Sprintf("%d change(s) after the onset, never candidates", after))
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// changeConfidence is a share of the top score, lower down the list: the ranking, not a
+// probability, until it is calibrated on the labelled scenarios.
+func changeConfidence(score, top float64, rank int) float64 {
+	if top <= 0 {
+		return 0
+	}
+	c := score / top / float64(rank+1)
+	if rank == 0 {
+		c = min(0.9, score/(score+0.5))
+	}
+	return math.Round(c*100) / 100
+}
+
+func describe(c changes.Change) string {
+	switch {
+	case c.Kind == changes.Flag && c.Flag != "":
+		s := "flag " + c.Flag
+		if c.To != "" {
+			s += " set to " + c.To
+		}
+		return s
+	case c.To != "":
+		return fmt.Sprintf("%s of %s %s", c.Kind, serviceOf(c), c.To)
+	}
+	return fmt.Sprintf("%s of %s", c.Kind, serviceOf(c))
+}
+
+func serviceOf(c changes.Change) string {
+	switch {
+	case c.Service != "":
+		return c.Service
+	case c.Flag != "":
+		return "flag " + c.Flag
+	}
+	return c.Environment
+}
+
+func entitiesOf(c changes.Change) []string {
+	var out []string
+	if c.Service != "" {
+		out = append(out, "service:"+c.Service)
+	}
+	if c.Flag != "" {
+		out = append(out, "flag:"+c.Flag)
+	}
+	return append(out, "change:"+c.ID)
+}
+
+// undo is the intervention that would undo a change.
+func undo(c changes.Change) string {
+	switch c.Kind {
+	case changes.Deploy, changes.Rollback:
+		if c.From != "" {
+			return fmt.Sprintf("roll %s back to %s", c.Service, c.From)
+		}
+		return "roll " + c.Service + " back to its previous version"
+	case changes.Flag:
+		if c.From != "" {
+			return fmt.Sprintf("turn flag %s back to %s", c.Flag, c.From)
+		}
+		return "revert flag " + c.Flag
+	case changes.Config, changes.Infrastructure:
+		return "revert the " + string(c.Kind) + " change to " + serviceOf(c)
+	case changes.Scaling:
+		return "scale " + serviceOf(c) + " back"
+	}
+	return ""
+}
+
+func roundAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	}
+	return fmt.Sprintf("%.1f days", d.Hours()/24)
+}

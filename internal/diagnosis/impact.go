@@ -1,0 +1,199 @@
+// Package diagnosis turns telemetry around an incident into findings: what hurts and for whom
+// (impact, and the cohorts inside it), what changed before the impact and how it relates to the
+// failing entities, and which entity failed first. It is pure computation on plain values that
+// the analyzer (internal/analyzer) reads through the Source interface; each finding carries the
+// queries that reproduce it, its base rate and what would refute it. Findings are evidence, not
+// verdicts (DESIGN.md section 3.2).
+package diagnosis
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sextant-sre/sextant/internal/breakdown"
+	"github.com/sextant-sre/sextant/internal/incident"
+)
+
+// Cohorts is a journey metric broken down into leaves: errors over requests per journey and
+// cohort label values, since the onset and in the baseline before it.
+type Cohorts struct {
+	Dims    []string // label names; Journey is one of them
+	Journey string
+	Leaves  []breakdown.Leaf
+	// Query reproduces the numbers (an instant query at the end of the window); BaseQuery the
+	// baseline's.
+	Query, BaseQuery string
+	Since            time.Time     // the onset
+	Baseline         time.Duration // how long before the onset the baseline reaches
+}
+
+// minDeviance is the least Poisson deviance (a chi-square with one degree of freedom beyond
+// 99.9%) for a journey to count as degraded.
+const minDeviance = 10.8
+
+// JourneyImpact is one degraded journey.
+type JourneyImpact struct {
+	Journey             string
+	Ratio, Base         float64 // error ratio since the onset, and in the baseline
+	Errors, Excess      float64 // errors since the onset, and those beyond the base rate
+	Requests, Deviation float64 // requests since the onset; the deviance of the errors
+}
+
+// Impact finds the degraded journeys, worst first, and says for whom with a breakdown of the
+// errors by every cohort label.
+func Impact(c Cohorts) ([]JourneyImpact, []incident.Finding) {
+	ji := slices.Index(c.Dims, c.Journey)
+	if ji < 0 {
+		return nil, nil
+	}
+	sums := map[string]*JourneyImpact{}
+	base := map[string][2]float64{}
+	for _, l := range c.Leaves {
+		j := l.Values[ji]
+		s := sums[j]
+		if s == nil {
+			s = &JourneyImpact{Journey: j}
+			sums[j] = s
+		}
+		s.Errors += l.Num
+		s.Requests += l.Den
+		b := base[j]
+		base[j] = [2]float64{b[0] + l.BaseNum, b[1] + l.BaseDen}
+	}
+	var degraded []JourneyImpact
+	for j, s := range sums {
+		b := base[j]
+		if s.Requests == 0 || b[1] == 0 {
+			continue
+		}
+		s.Ratio, s.Base = s.Errors/s.Requests, b[0]/b[1]
+		expect := s.Requests * s.Base
+		s.Excess = s.Errors - expect
+		s.Deviation = poissonDeviance(s.Errors, expect)
+		if s.Deviation >= minDeviance && s.Ratio > 2*s.Base && s.Ratio-s.Base > 0.001 {
+			degraded = append(degraded, *s)
+		}
+	}
+	slices.SortFunc(degraded, func(a, b JourneyImpact) int { return cmp.Compare(b.Excess, a.Excess) })
+
+	var out []incident.Finding
+	for _, d := range degraded {
+		out = append(out, incident.Finding{
+			Kind: incident.FindingImpact, Key: "impact:" + d.Journey,
+			Title: fmt.Sprintf("%s: %s of requests failing since %s (base rate %s)", d.Journey,
+				percent(d.Ratio), c.Since.UTC().Format("15:04"), percent(d.Base)),
+			Entities: []string{"journey:" + d.Journey},
+			Score:    d.Excess, Confidence: significance(d.Deviation),
+			Evidence: []incident.Evidence{
+				{Kind: "series", Summary: fmt.Sprintf("%.0f failed of %.0f requests since the onset", d.Errors, d.Requests), Query: c.Query},
+				{Kind: "series", Summary: fmt.Sprintf("%s failed in the %s before", percent(d.Base), c.Baseline), Query: c.BaseQuery},
+			},
+			BaseRate:   fmt.Sprintf("%s of %s requests failed in the %s before the onset", percent(d.Base), d.Journey, c.Baseline),
+			Refutation: "the error ratio back at its base rate with no intervention, or the failures coming from a test or synthetic client",
+		})
+	}
+	if len(degraded) > 0 {
+		out = append(out, whom(c, degraded)...)
+	}
+	return degraded, out
+}
+
+// whom breaks the errors of the degraded journeys down by the cohort labels.
+func whom(c Cohorts, degraded []JourneyImpact) []incident.Finding {
+	ji := slices.Index(c.Dims, c.Journey)
+	var leaves []breakdown.Leaf
+	for _, l := range c.Leaves {
+		if slices.ContainsFunc(degraded, func(d JourneyImpact) bool { return d.Journey == l.Values[ji] }) {
+			leaves = append(leaves, l)
+		}
+	}
+	causes := breakdown.Explain(c.Dims, leaves, breakdown.DefaultConfig)
+	if len(causes) == 0 {
+		var names []string
+		for _, d := range degraded {
+			names = append(names, d.Journey)
+		}
+		return []incident.Finding{{
+			Kind: incident.FindingBreakdown, Key: "cohort:everyone",
+			Title:    "For whom: everyone on " + strings.Join(names, ", ") + ": no cohort fails much more than the others",
+			Entities: []string{"cohort:everyone"}, Score: 0, Confidence: 0.5,
+			Evidence:    []incident.Evidence{{Kind: "series", Query: c.Query, Summary: "every cohort's error ratio rose by a comparable factor"}},
+			Refutation:  "a cohort label not recorded on the journey metric that separates the failures",
+			NotExamined: notExamined(0, c.Dims),
+		}}
+	}
+	var out []incident.Finding
+	for i, cause := range causes {
+		var cohort []string
+		for _, p := range cause.Element {
+			if p.Label != c.Journey {
+				cohort = append(cohort, p.Label+"="+p.Value)
+			}
+		}
+		who := "everyone"
+		if len(cohort) > 0 {
+			who = strings.Join(cohort, ", ")
+		}
+		var entities []string
+		for _, p := range cause.Element {
+			entities = append(entities, p.Label+":"+p.Value)
+		}
+		out = append(out, incident.Finding{
+			Kind: incident.FindingBreakdown, Key: "cohort:" + cause.String(),
+			Title: fmt.Sprintf("For whom: %s (%s): %s failing against %s before; %s of the excess errors",
+				who, cause.String(), percent(cause.Ratio), percent(cause.Base), percent(cause.Share)),
+			Entities: entities, Score: cause.Score, Confidence: significance(cause.Score * 0.5),
+			Evidence: []incident.Evidence{{Kind: "series", Query: c.Query,
+				Summary: fmt.Sprintf("%.0f errors where the base rate expects %.0f", cause.Num, cause.Expect)}},
+			BaseRate: fmt.Sprintf("%s of these requests failed in the %s before the onset", percent(cause.Base), c.Baseline),
+			Refutation: "the other cohorts failing at the same ratio once more traffic has been seen, or the cohort's" +
+				" requests failing for a reason of their own before the onset",
+			NotExamined: notExamined(i, c.Dims),
+		})
+	}
+	return out
+}
+
+// notExamined says which label combinations the breakdown did not search (more than three labels
+// at once); said once, on the first cohort finding.
+func notExamined(i int, dims []string) []string {
+	if i > 0 || len(dims) <= breakdown.DefaultConfig.MaxLabels {
+		return nil
+	}
+	return []string{fmt.Sprintf("combinations of more than %d of the labels %s", breakdown.DefaultConfig.MaxLabels, strings.Join(dims, ", "))}
+}
+
+func poissonDeviance(o, e float64) float64 {
+	switch {
+	case e <= 0:
+		return 0
+	case o <= 0:
+		return 2 * e
+	}
+	return 2 * (o*math.Log(o/e) - (o - e))
+}
+
+// significance maps a chi-square statistic with one degree of freedom to 1 - p.
+func significance(x float64) float64 {
+	if x <= 0 {
+		return 0
+	}
+	return math.Erf(math.Sqrt(x / 2))
+}
+
+func percent(r float64) string {
+	switch p := r * 100; {
+	case p == 0:
+		return "0%"
+	case p < 0.1:
+		return fmt.Sprintf("%.3f%%", p)
+	case p < 10:
+		return fmt.Sprintf("%.1f%%", p)
+	default:
+		return fmt.Sprintf("%.0f%%", p)
+	}
+}
