@@ -53,7 +53,9 @@ type Analyzer struct {
 
 // Result is one run's findings and what the run could not examine.
 type Result struct {
-	Onset       time.Time
+	// Onset is when the impact began; OnsetLatest the latest it can have begun, given the
+	// resolution of the data: a change after it is never a candidate cause.
+	Onset, OnsetLatest time.Time
 	Findings    []incident.Finding
 	NotExamined []string
 }
@@ -77,10 +79,10 @@ func (a *Analyzer) Run(ctx context.Context, declared, now time.Time) Result {
 	if err != nil {
 		res.NotExamined = append(res.NotExamined, "changes: "+err.Error())
 	}
-	shifts := a.shifts(ctx, cs, res.Onset)
+	shifts := a.shifts(ctx, cs, res.OnsetLatest)
 	res.Findings = append(res.Findings, cohortFindings...)
 	res.Findings = append(res.Findings, diagnosis.Causes(anomalies, graph)...)
-	res.Findings = append(res.Findings, diagnosis.RankChanges(cs, diagnosis.ChangeContext{Onset: res.Onset, Failing: failing, Graph: graph, Shift: shifts})...)
+	res.Findings = append(res.Findings, diagnosis.RankChanges(cs, diagnosis.ChangeContext{Onset: res.Onset, Latest: res.OnsetLatest, Failing: failing, Graph: graph, Shift: shifts})...)
 	run := now.UTC().Format(time.RFC3339)
 	for i := range res.Findings {
 		res.Findings[i].Run = run
@@ -112,12 +114,16 @@ func (a *Analyzer) onset(ctx context.Context, declared, now time.Time, res *Resu
 		}
 		o := anomaly.FindOnset(values, 4)
 		if o.Found && o.After > o.Before {
-			if at := times[o.At]; best.IsZero() || at.Before(best) {
+			// A rate over a window ramps up over the window after a step: the split lands
+			// half a window late.
+			if at := times[o.At].Add(-c.RateWindow / 2); best.IsZero() || at.Before(best) {
 				best = at
+				res.OnsetLatest = times[o.Hi].Add(-c.RateWindow/2 + c.Step)
 			}
 		}
 	}
 	if best.IsZero() || best.After(declared) {
+		res.OnsetLatest = declared
 		return declared
 	}
 	return best
@@ -236,7 +242,8 @@ func (a *Analyzer) serviceAnomalies(ctx context.Context, onset, now time.Time, r
 				values[i] = p.F
 			}
 		}
-		series = append(series, diagnosis.Series{Entity: "service:" + svc, Signal: "error ratio", Start: start, Step: c.Step, Values: values,
+		// Rates ramp over their window after a step: times are moved back half a window.
+		series = append(series, diagnosis.Series{Entity: "service:" + svc, Signal: "error ratio", Start: start.Add(-c.RateWindow / 2), Step: c.Step, Values: values,
 			Query: strings.ReplaceAll(q, "sum by ("+c.ServiceLabel+") (rate("+c.RequestMetric+"{", "sum by ("+c.ServiceLabel+") (rate("+c.RequestMetric+"{"+c.ServiceLabel+"=\""+svc+"\",")})
 	}
 	return diagnosis.Anomalies(series, onset)

@@ -40,6 +40,8 @@ type Server struct {
 	RemoteSources string
 	// AlertRoutes is a YAML file of alert routes (default: pages declare, the rest attach).
 	AlertRoutes string
+	// AutoAnalysis runs the diagnosis when an incident is declared or an alert attached.
+	AutoAnalysis bool
 	// Secrets shared with webhook senders that sign their deliveries. Never logged or shown.
 	GitHubWebhookSecret       string
 	LaunchDarklyWebhookSecret string
@@ -65,6 +67,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.OTLPGRPCListen, "otlp-grpc-listen", "127.0.0.1:4317", "address to serve OTLP over gRPC on (empty: off)")
 	fs.StringVar(&c.GitHubWebhookSecret, "github-webhook-secret", "", "secret of the GitHub webhook (deployment_status), for its HMAC-SHA256 signature; prefer the environment variable")
 	fs.StringVar(&c.LaunchDarklyWebhookSecret, "launchdarkly-webhook-secret", "", "secret of the LaunchDarkly webhook, for X-LD-Signature; prefer the environment variable")
+	fs.BoolVar(&c.AutoAnalysis, "auto-analysis", true, "run the diagnosis by itself when an incident is declared or an alert is attached to it")
 	fs.StringVar(&c.AlertRoutes, "alert-routes", "", "YAML file of alert routes (default: severity critical or page declares a SEV2 incident, other alerts attach to the open incident)")
 }
 

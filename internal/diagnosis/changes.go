@@ -14,7 +14,9 @@ import (
 
 // ChangeContext is what a change is weighed against.
 type ChangeContext struct {
-	Onset time.Time
+	// Onset is when the impact began; Latest the latest it can have begun (zero: Onset). A
+	// change after Latest is never a candidate.
+	Onset, Latest time.Time
 	// Failing are the services whose error ratio rose, in onset order (the first is the first
 	// failure).
 	Failing []string
@@ -83,15 +85,19 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 	}
 	var cands []ranked
 	after := 0
+	latest := ctx.Latest
+	if latest.IsZero() {
+		latest = ctx.Onset
+	}
 	for _, c := range cs {
 		if c.Kind == changes.Incident {
 			continue
 		}
-		if !c.Time.Before(ctx.Onset) {
+		if c.Time.After(latest) || (ctx.Latest.IsZero() && !c.Time.Before(ctx.Onset)) {
 			after++
 			continue
 		}
-		age := ctx.Onset.Sub(c.Time)
+		age := max(0, ctx.Onset.Sub(c.Time))
 		near := math.Exp2(-age.Hours()/2) + 0.15 // recent changes first; old ones not forgotten
 		sh := ctx.Shift[c.ID]
 		moved := 0.0
@@ -112,7 +118,7 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 			break
 		}
 		c := r.c
-		age := ctx.Onset.Sub(c.Time)
+		age := max(0, ctx.Onset.Sub(c.Time))
 		var forIt, against []string
 		forIt = append(forIt, fmt.Sprintf("%s %s before the onset", describe(c), roundAge(age)))
 		if r.rel.weight >= 0.6 {

@@ -96,7 +96,7 @@ func nonNil[T any](v []T) []T {
 // watchForAnalysis runs the diagnosis when an incident is declared or an alert is attached,
 // until the server closes.
 func (s *Server) watchForAnalysis() {
-	if s.Hub == nil || s.analyzer() == nil {
+	if !s.Config.AutoAnalysis || s.Hub == nil || s.analyzer() == nil {
 		return
 	}
 	sub := s.Hub.Subscribe("", 1024)

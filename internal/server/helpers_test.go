@@ -47,6 +47,8 @@ func newEnv(t testing.TB, tweak ...func(*config.Server)) *testEnv {
 	var c config.Server
 	fs := newFlagSet()
 	c.Register(fs)
+	// Tests count and condition their appends; the one that tests the diagnosis turns it on.
+	c.AutoAnalysis = false
 	for _, f := range tweak {
 		f(&c)
 	}

@@ -363,9 +363,42 @@ export function StateCard() {
       ${c.signals?.length > 0 && html`<h4>Signals</h4><ul class="signals">${c.signals.map((d) => html`<li data-id=${d.id} class=${"signal-" + (d.payload.state || "")}>
         <${Badge} kind="signal" value=${d.payload.kind} /> ${d.payload.state && html`<${Badge} kind="state" value=${d.payload.state} />`}
         ${d.payload.url ? html` <a href=${d.payload.url} target="_blank" rel="noopener noreferrer">${d.payload.title}</a>` : " " + d.payload.title}</li>`)}</ul>`}
+      <${Findings} list=${c.findings} live=${live} />
       ${c.follow_ups?.length > 0 && html`<h4>Follow-ups</h4><ul>${c.follow_ups.map((d) => html`<li data-id=${d.id}>${d.payload.text}</li>`)}</ul>`}
       <${AsOfPicker} />
     </div>`;
+}
+
+// Findings lists the analyzer's current findings, each with its evidence, the queries that
+// reproduce it, its base rate and what would refute it: evidence, not verdicts.
+function Findings({ list, live }) {
+  const busy = useSignal("");
+  const rerun = async () => {
+    busy.value = "Analysing…";
+    try {
+      const r = await post(`/api/incidents/${room.value.id}/analysis`, {});
+      busy.value = r.posted ? "" : "No new findings.";
+    } catch (e) {
+      busy.value = e.message;
+    }
+  };
+  const order = ["impact", "breakdown", "cause", "change", "logs"];
+  const sorted = [...(list || [])].sort((a, b) => order.indexOf(a.payload.kind) - order.indexOf(b.payload.kind));
+  return html`
+    <h4>Findings ${live && html`<button type="button" class="small" onClick=${rerun} disabled=${busy.value === "Analysing…"}>Analyse again</button>`}</h4>
+    ${busy.value && html`<p class="muted">${busy.value}</p>`}
+    ${sorted.length ? html`<ul class="findings">${sorted.map((d) => {
+      const f = d.payload;
+      return html`<li key=${d.id} data-id=${d.id} class=${"finding finding-" + f.kind}>
+        <${Badge} kind="finding" value=${f.kind} /> <span class="muted">confidence ${Math.round(f.confidence * 100)}%</span> ${f.title}
+        ${f.action && html`<div class="finding-action">Would undo it: ${f.action}</div>`}
+        <details><summary>Evidence</summary>
+          <ul>${(f.evidence || []).map((e) => html`<li>${e.summary}${e.query && html` <code class="query">${e.query}</code>`}</li>`)}</ul>
+          ${f.base_rate && html`<p>${f.base_rate}</p>`}
+          ${f.refutation && html`<p>Would refute it: ${f.refutation}</p>`}
+          ${f.not_examined?.length > 0 && html`<p>Not examined: ${f.not_examined.join("; ")}</p>`}
+        </details></li>`;
+    })}</ul>` : html`<p class="muted">None yet: the analysis runs when the incident is declared and when an alert is attached.</p>`}`;
 }
 
 // AsOfPicker replays the state card as of a past moment (what was known when).

@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/sextant-sre/sextant/internal/auth"
+	"github.com/sextant-sre/sextant/internal/changes"
+	"github.com/sextant-sre/sextant/internal/incident"
+	"github.com/sextant-sre/sextant/internal/telemetry"
+)
+
+// TestAnalysisPostsFindingsOnce writes two hours of a journey metric in which employees' checkout
+// starts failing 20 minutes ago, and a flag change just before; it runs the diagnosis through the
+// API and requires the impact, the cohort (employees) and the flag as the top candidate change;
+// a second run posts nothing new; a viewer may not run it.
+func TestAnalysisPostsFindingsOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Minute)
+	onset := now.Add(-20 * time.Minute)
+	app := e.srv.Metrics.(*telemetry.Embedded).Storage().Appender(ctx)
+	for _, user := range []string{"public", "employee"} {
+		for _, journey := range []string{"checkout", "browse"} {
+			for _, outcome := range []string{"ok", "error"} {
+				l := labels.FromStrings("__name__", "journey_requests_total", "journey", journey, "user_type", user, "outcome", outcome, "region", "eu")
+				rate := 100.0
+				if user == "employee" {
+					rate = 5
+				}
+				total := 0.0
+				for ts := now.Add(-8 * time.Hour); !ts.After(now); ts = ts.Add(15 * time.Second) {
+					share := 0.002
+					if journey == "checkout" && user == "employee" && !ts.Before(onset) {
+						share = 0.6
+					}
+					if outcome == "ok" {
+						share = 1 - share
+					}
+					total += rate * 15 * share
+					if _, err := app.Append(0, l, ts.UnixMilli(), total); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []changes.Change{
+		{ID: "flag-checkout-tax", Time: onset.Add(-time.Minute), Kind: changes.Flag, Flag: "checkout-new-tax", From: "off", To: "on for employees", Source: "api"},
+		{ID: "deploy-cart", Time: onset.Add(time.Minute), Kind: changes.Deploy, Service: "cart", To: "2.0", Source: "api"},
+	} {
+		if _, err := e.store.RecordChange(ctx, c, c.Time); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := e.declare("Employees cannot check out")
+
+	if code, _ := e.do("POST", "/api/incidents/"+id+"/analysis", auth.Viewer, nil, nil); code != 403 {
+		t.Fatalf("a viewer ran the analysis: %d", code)
+	}
+	var run analysisResponse
+	code, raw := e.do("POST", "/api/incidents/"+id+"/analysis", auth.Responder, nil, &run)
+	if code != 200 || run.Posted == 0 {
+		t.Fatalf("%d %s", code, raw)
+	}
+	var titles []string
+	for _, f := range run.Findings {
+		titles = append(titles, string(f.Kind)+": "+f.Title)
+	}
+	all := strings.Join(titles, "\n")
+	for _, want := range []string{"impact: checkout", "user_type=employee", "change: Candidate cause: flag checkout-new-tax"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no finding %q in:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "impact: browse") || strings.Contains(all, "deploy of cart") {
+		t.Errorf("a journey that did not fail, or a change after the onset, among the findings:\n%s", all)
+	}
+	if d := run.Onset.Sub(onset); d < -2*time.Minute || d > 3*time.Minute {
+		t.Errorf("onset found at %s, the failures began at %s", run.Onset, onset)
+	}
+
+	var again analysisResponse
+	if code, raw := e.do("POST", "/api/incidents/"+id+"/analysis", auth.Responder, nil, &again); code != 200 || again.Posted != 0 {
+		t.Fatalf("a second run over the same data posted %d events: %d %s", again.Posted, code, raw)
+	}
+	var card stateResponse
+	e.do("GET", "/api/incidents/"+id, auth.Viewer, nil, &card)
+	if len(card.Findings) != run.Posted {
+		t.Fatalf("%d findings on the card, %d posted", len(card.Findings), run.Posted)
+	}
+	if f := card.Findings[0]; f.By.Kind != incident.ActorAnalyzer {
+		t.Errorf("finding written by %+v", f.By)
+	}
+}
