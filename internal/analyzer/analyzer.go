@@ -56,8 +56,8 @@ type Result struct {
 	// Onset is when the impact began; OnsetLatest the latest it can have begun, given the
 	// resolution of the data: a change after it is never a candidate cause.
 	Onset, OnsetLatest time.Time
-	Findings    []incident.Finding
-	NotExamined []string
+	Findings           []incident.Finding
+	NotExamined        []string
 }
 
 // Run analyses the incident declared at declared, with the data up to now.
