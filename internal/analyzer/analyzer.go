@@ -6,6 +6,7 @@
 package analyzer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -70,16 +71,15 @@ func (a *Analyzer) Run(ctx context.Context, declared, now time.Time) Result {
 	anomalies := a.serviceAnomalies(ctx, res.Onset, now, &res)
 	graph := a.graph(ctx, now, &res)
 	var failing []string
-	for _, an := range anomalies {
-		if an.Signal == "error ratio" && !slices.Contains(failing, strings.TrimPrefix(an.Entity, "service:")) {
-			failing = append(failing, strings.TrimPrefix(an.Entity, "service:"))
-		}
+	ordered, _ := diagnosis.Failing(anomalies, graph)
+	for _, an := range ordered {
+		failing = append(failing, strings.TrimPrefix(an.Entity, "service:"))
 	}
 	cs, err := a.Source.Changes(ctx, changes.Filter{Start: res.Onset.Add(-c.Lookback), End: now})
 	if err != nil {
 		res.NotExamined = append(res.NotExamined, "changes: "+err.Error())
 	}
-	shifts := a.shifts(ctx, cs, res.OnsetLatest)
+	shifts := a.shifts(ctx, cs, res.OnsetLatest, failing)
 	res.Findings = append(res.Findings, cohortFindings...)
 	res.Findings = append(res.Findings, diagnosis.Causes(anomalies, graph)...)
 	res.Findings = append(res.Findings, diagnosis.RankChanges(cs, diagnosis.ChangeContext{Onset: res.Onset, Latest: res.OnsetLatest, Failing: failing, Graph: graph, Shift: shifts})...)
@@ -267,12 +267,23 @@ func (a *Analyzer) graph(ctx context.Context, now time.Time, res *Result) diagno
 }
 
 // shiftSignals are the signals of a changed service compared before and after the change.
-var shiftSignals = []struct{ name, query string }{
-	{"CPU", `sum(rate(process_cpu_seconds_total{job=%q}[5m]))`},
-	{"memory", `sum(process_resident_memory_bytes{job=%q})`},
-	{"open connections", `sum(net_open_connections{job=%q})`},
-	{"threads", `sum(go_threads{job=%q})`},
-	{"requests served", `sum(rate(http_server_requests_total{job=%q}[5m]))`},
+// steady signals hardly follow the traffic, so they can be compared across days.
+var shiftSignals = []struct {
+	name, query string
+	steady      bool
+}{
+	{"CPU", `sum(rate(process_cpu_seconds_total{job=%q}[5m]))`, false},
+	{"memory", `sum(process_resident_memory_bytes{job=%q})`, true},
+	{"open connections", `sum(net_open_connections{job=%q})`, false},
+	{"threads", `sum(go_threads{job=%q})`, true},
+	{"requests served", `sum(rate(http_server_requests_total{job=%q}[5m]))`, false},
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 0
+	}
+	return 1
 }
 
 // shifts measures, for each change before the onset that names a service, how far the service's
@@ -280,11 +291,17 @@ var shiftSignals = []struct{ name, query string }{
 // (its first minutes left out: a deploy restarts the service) against the two hours before it;
 // and, for a change more than an hour old, in the hour before the onset against the same hour
 // of the day before the change, so that a slow effect (a leak, a caller that grows) shows and
-// the daily cycle does not. At most maxShiftChanges changes, the newest first.
-func (a *Analyzer) shifts(ctx context.Context, cs []changes.Change, onset time.Time) map[string]diagnosis.ShiftEvidence {
+// the daily cycle does not (only for the signals that do not follow the traffic). At most
+// maxShiftChanges changes: the failing services' first, then the newest.
+func (a *Analyzer) shifts(ctx context.Context, cs []changes.Change, onset time.Time, failing []string) map[string]diagnosis.ShiftEvidence {
 	out := map[string]diagnosis.ShiftEvidence{}
+	// The failing services' changes first, then the newest (cs is newest first).
+	order := slices.Clone(cs)
+	slices.SortStableFunc(order, func(x, y changes.Change) int {
+		return cmp.Compare(boolRank(slices.Contains(failing, x.Service)), boolRank(slices.Contains(failing, y.Service)))
+	})
 	measured := 0
-	for _, ch := range cs { // newest first
+	for _, ch := range order {
 		if ch.Service == "" || !ch.Time.Before(onset) || measured >= maxShiftChanges {
 			continue
 		}
@@ -308,10 +325,15 @@ func (a *Analyzer) shifts(ctx context.Context, cs []changes.Change, onset time.T
 				before := a.values(ctx, q, ch.Time.Add(-2*time.Hour), ch.Time.Add(-time.Minute))
 				consider(sig.name, q, before, a.values(ctx, q, settle, soon))
 			}
-			if age > time.Hour {
+			if age > time.Hour && sig.steady {
 				hour := onset.Add(-time.Hour)
-				consider(sig.name+" (the hour before the onset, against the same hour before the change)", q,
-					a.values(ctx, q, hour.Add(-days), onset.Add(-days)), a.values(ctx, q, hour, onset))
+				last := a.values(ctx, q, hour, onset)
+				if before := a.values(ctx, q, hour.Add(-days), onset.Add(-days)); len(before) > 0 {
+					consider(sig.name+" (the hour before the onset, against the same hour before the change)", q, before, last)
+				} else { // no history that far back: the two hours before the change
+					consider(sig.name+" (the hour before the onset, against the hours before the change)", q,
+						a.values(ctx, q, ch.Time.Add(-2*time.Hour), ch.Time.Add(-time.Minute)), last)
+				}
 			}
 		}
 		out[ch.ID] = best
@@ -320,7 +342,7 @@ func (a *Analyzer) shifts(ctx context.Context, cs []changes.Change, onset time.T
 }
 
 // maxShiftChanges bounds the queries one analysis makes for the changes' shifts.
-const maxShiftChanges = 40
+const maxShiftChanges = 60
 
 // values reads one series' values in [from, to] at a minute's step; nil if the source cannot say.
 func (a *Analyzer) values(ctx context.Context, q string, from, to time.Time) []float64 {

@@ -55,19 +55,22 @@ func relate(c changes.Change, ctx ChangeContext) relation {
 			}
 		}
 	}
+	// Where the graph places the service against the first failure says more than whether it
+	// fails itself: a caller of the first failure fails as its victim.
+	graphed := len(ctx.Graph) > 0 && len(ctx.Failing) > 0
 	switch {
 	case service == "":
 		return relation{0.4, "names no service"}
 	case len(ctx.Failing) > 0 && service == ctx.Failing[0]:
 		return relation{1, "is the first failing service"}
+	case graphed && ctx.Graph.reaches(ctx.Failing[0], service):
+		return relation{0.7, "is a dependency of " + ctx.Failing[0] + ", the first failing service"}
+	case graphed && ctx.Graph.reaches(service, ctx.Failing[0]):
+		return relation{0.6, "calls " + ctx.Failing[0] + ", the first failing service"}
 	case slices.Contains(ctx.Failing, service):
 		return relation{0.8, "is one of the failing services"}
-	case len(ctx.Graph) == 0 || len(ctx.Failing) == 0:
+	case !graphed:
 		return relation{0.4, "cannot be placed: no dependency graph or no failing service"}
-	case ctx.Graph.reaches(ctx.Failing[0], service):
-		return relation{0.7, "is a dependency of " + ctx.Failing[0]}
-	case ctx.Graph.reaches(service, ctx.Failing[0]):
-		return relation{0.6, "calls " + ctx.Failing[0]}
 	}
 	return relation{0.15, "is not connected to the failing services in the dependency graph"}
 }
@@ -105,16 +108,23 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 			moved = min(1, sh.Z/(2*minMoved))
 		}
 		rel := relate(c, ctx)
-		cands = append(cands, ranked{c: c, score: rel.weight * (near + 1.5*moved), rel: rel, shift: sh})
+		score := rel.weight * (near + 1.5*moved)
+		if sh.Signal != "" && moved == 0 {
+			score *= 0.5 // measured, and nothing moved: evidence against
+		}
+		cands = append(cands, ranked{c: c, score: score, rel: rel, shift: sh})
 	}
 	slices.SortStableFunc(cands, func(a, b ranked) int { return cmp.Compare(b.score, a.score) })
+	if len(cands) > 0 && cands[0].score < minCandidate {
+		return []incident.Finding{noneStandsOut(len(cands), after)}
+	}
 	top := 0.0
 	if len(cands) > 0 {
 		top = cands[0].score
 	}
 	var out []incident.Finding
 	for i, r := range cands {
-		if i >= 5 {
+		if i >= 5 || r.score < minCandidate {
 			break
 		}
 		c := r.c
@@ -157,6 +167,26 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// minCandidate is the least score of a change named as a candidate cause: a change neither
+// near the onset, nor related to the failing services, nor seen to alter anything is not one.
+const minCandidate = 0.35
+
+// noneStandsOut is the finding that no recorded change looks like a cause.
+func noneStandsOut(examined, after int) incident.Finding {
+	f := incident.Finding{Kind: incident.FindingChange, Key: "change:none",
+		Title: fmt.Sprintf("No recorded change stands out as a cause (%d before the onset examined)", examined),
+		Score: 0, Confidence: 0.5,
+		Evidence: []incident.Evidence{{Kind: "change", Summary: "none was both near the onset and related to the failing services, or seen to alter its service's behaviour"}},
+		Refutation: "a change that was not recorded (a manual fix, a third party's release, a traffic shift), or one whose effect" +
+			" the examined signals do not show",
+		NotExamined: []string{"changes that were not sent to Sextant"},
+	}
+	if after > 0 {
+		f.NotExamined = append(f.NotExamined, fmt.Sprintf("%d change(s) after the onset, never candidates", after))
+	}
+	return f
 }
 
 // changeConfidence is a share of the top score, lower down the list: the ranking, not a

@@ -89,26 +89,59 @@ func (g Graph) reaches(from, to string) bool {
 	return false
 }
 
-// Causes orders the failing services along the graph: the first to fail whose own dependencies
-// did not fail before it is the first failure; the others are effects, named as such. When
-// onsets overlap so that the order cannot be told, the finding says it is inconclusive.
-func Causes(anomalies []Anomaly, g Graph) []incident.Finding {
-	var failing []Anomaly
+// Failing orders the services whose error ratio rose: the first failure first (the earliest; among
+// services that began failing in the same interval, the one whose failing dependencies did not
+// begin with it), then the others by onset. tied names the services the data cannot order
+// against the first.
+func Failing(anomalies []Anomaly, g Graph) (failing []Anomaly, tied []string) {
 	for _, a := range anomalies {
 		if strings.HasPrefix(a.Entity, "service:") && a.Signal == "error ratio" {
 			failing = append(failing, a)
 		}
 	}
 	if len(failing) == 0 {
-		return nil
+		return nil, nil
 	}
 	first := failing[0]
-	var tied []string
-	for _, a := range failing[1:] {
+	var peers []Anomaly
+	for _, a := range failing {
 		if !a.Lo.After(first.Hi) {
+			peers = append(peers, a)
+		}
+	}
+	if len(peers) > 1 && len(g) > 0 {
+		var deepest []Anomaly
+		for _, a := range peers {
+			n := strings.TrimPrefix(a.Entity, "service:")
+			if !slices.ContainsFunc(peers, func(b Anomaly) bool {
+				m := strings.TrimPrefix(b.Entity, "service:")
+				return m != n && g.reaches(n, m)
+			}) {
+				deepest = append(deepest, a)
+			}
+		}
+		if len(deepest) >= 1 {
+			first, peers = deepest[0], deepest
+		}
+	}
+	for _, a := range peers {
+		if a.Entity != first.Entity {
 			tied = append(tied, a.Entity)
 		}
 	}
+	failing = append([]Anomaly{first}, slices.DeleteFunc(slices.Clone(failing), func(a Anomaly) bool { return a.Entity == first.Entity })...)
+	return failing, tied
+}
+
+// Causes says which service failed first and which failures followed from it. When onsets
+// overlap so that neither time nor the graph can order them, the finding says it is
+// inconclusive.
+func Causes(anomalies []Anomaly, g Graph) []incident.Finding {
+	failing, tied := Failing(anomalies, g)
+	if len(failing) == 0 {
+		return nil
+	}
+	first := failing[0]
 	name := strings.TrimPrefix(first.Entity, "service:")
 	var effects []string
 	for _, a := range failing[1:] {
