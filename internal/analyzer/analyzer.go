@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/sextant-sre/sextant/internal/changes"
 	"github.com/sextant-sre/sextant/internal/diagnosis"
 	"github.com/sextant-sre/sextant/internal/incident"
+	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/telemetry"
 )
 
@@ -37,6 +39,8 @@ type Config struct {
 	// Step is the resolution of the series read; RateWindow the window of their rates (at least
 	// two scrapes of the slowest data: history may hold a sample a minute).
 	Step, RateWindow time.Duration
+	// LogReference is the period before the onset that log patterns are compared with.
+	LogReference time.Duration
 }
 
 // DefaultConfig follows OpenTelemetry's translation into Prometheus names.
@@ -44,6 +48,7 @@ var DefaultConfig = Config{
 	JourneyMetric: "journey_requests_total", JourneyLabel: "journey", OutcomeLabel: "outcome", ErrorOutcome: "error",
 	RequestMetric: "http_server_requests_total", ServiceLabel: "job", CodeLabel: "code",
 	Baseline: 6 * time.Hour, Lookback: 7 * 24 * time.Hour, Before: 2 * time.Hour, Step: 30 * time.Second, RateWindow: 3 * time.Minute,
+	LogReference: 24 * time.Hour,
 }
 
 // Analyzer runs analyses against one source.
@@ -83,6 +88,7 @@ func (a *Analyzer) Run(ctx context.Context, declared, now time.Time) Result {
 	res.Findings = append(res.Findings, cohortFindings...)
 	res.Findings = append(res.Findings, diagnosis.Causes(anomalies, graph)...)
 	res.Findings = append(res.Findings, diagnosis.RankChanges(cs, diagnosis.ChangeContext{Onset: res.Onset, Latest: res.OnsetLatest, Failing: failing, Graph: graph, Shift: shifts})...)
+	res.Findings = append(res.Findings, diagnosis.LogPatterns(a.logs(ctx, failing, res.Onset, now, &res))...)
 	run := now.UTC().Format(time.RFC3339)
 	for i := range res.Findings {
 		res.Findings[i].Run = run
@@ -364,6 +370,36 @@ func points(s promql.Series) ([]float64, []time.Time) {
 		}
 	}
 	return values, times
+}
+
+// maxLogServices bounds the services whose logs one analysis reads: the first failing ones.
+const maxLogServices = 5
+
+// logs counts the failing services' log lines per template since the onset and over the day
+// before it.
+func (a *Analyzer) logs(ctx context.Context, failing []string, onset, now time.Time, res *Result) []diagnosis.ServiceLogs {
+	var out []diagnosis.ServiceLogs
+	for i, svc := range failing {
+		if i >= maxLogServices {
+			res.NotExamined = append(res.NotExamined, fmt.Sprintf("the logs of %d more failing services", len(failing)-maxLogServices))
+			break
+		}
+		m := labels.MustNewMatcher(labels.MatchEqual, "service", svc)
+		win, err1 := a.Source.LogPatterns(ctx, logstore.Query{Start: onset, End: now, Matchers: []*labels.Matcher{m}})
+		ref, err2 := a.Source.LogPatterns(ctx, logstore.Query{Start: onset.Add(-a.Config.LogReference), End: onset, Matchers: []*labels.Matcher{m}})
+		if err1 != nil || err2 != nil || !win.Usable() || !ref.Usable() {
+			res.NotExamined = append(res.NotExamined, "the logs of "+svc+": "+reason(win.Answer, err1)+" "+reason(ref.Answer, err2))
+			if (err1 == nil && win.Status == telemetry.Unavailable) || (err2 == nil && ref.Status == telemetry.Unavailable) {
+				break // the same answer for every service
+			}
+			continue
+		}
+		out = append(out, diagnosis.ServiceLogs{Service: svc, Window: win.Patterns, Reference: ref.Patterns,
+			WindowSpan: now.Sub(onset), RefSpan: a.Config.LogReference,
+			Query: fmt.Sprintf("/api/logs?selector=%s&from=%s&to=%s", url.QueryEscape(fmt.Sprintf(`{service=%q}`, svc)),
+				onset.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))})
+	}
+	return out
 }
 
 // promDuration writes a duration as PromQL does ("3m", "90s").

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,8 @@ import (
 	"github.com/sextant-sre/sextant/internal/changes"
 	"github.com/sextant-sre/sextant/internal/incident"
 	"github.com/sextant-sre/sextant/internal/intake"
+	"github.com/sextant-sre/sextant/internal/logparse"
+	"github.com/sextant-sre/sextant/internal/logstore"
 	"github.com/sextant-sre/sextant/internal/playback"
 	"github.com/sextant-sre/sextant/internal/servicegraph"
 	"github.com/sextant-sre/sextant/internal/sim"
@@ -56,8 +59,13 @@ func scenarioRun(t *testing.T, n int, after, declaredAfter time.Duration) (sim.S
 		_, err := st.RecordChange(ctx, c, c.Time)
 		return err
 	}
+	logs, err := logstore.Open(filepath.Join(dir, "logs"), logstore.Options{Templater: logparse.NewMiner().TemplateID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
 	const liveTail = 40 * time.Minute
-	if _, err := playback.Backfill(ctx, s, end.Add(-liveTail), playback.History{MetricsDir: filepath.Join(dir, "metrics"), Changes: record}); err != nil {
+	if _, err := playback.Backfill(ctx, s, end.Add(-liveTail), playback.History{MetricsDir: filepath.Join(dir, "metrics"), Logs: logs, Changes: record}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := telemetry.OpenEmbedded("embedded", filepath.Join(dir, "metrics"), telemetry.EmbeddedOptions{OutOfOrderWindow: time.Hour})
@@ -65,7 +73,10 @@ func scenarioRun(t *testing.T, n int, after, declaredAfter time.Duration) (sim.S
 		t.Fatal(err)
 	}
 	defer m.Close()
-	metrics := intake.OTLPMetrics(slog.New(slog.DiscardHandler), m.Storage(), 64<<20)
+	handlers := map[string]http.Handler{
+		"/v1/metrics": intake.OTLPMetrics(slog.New(slog.DiscardHandler), m.Storage(), 64<<20),
+		"/v1/logs":    intake.OTLPLogs(logs, 64<<20),
+	}
 	graph := servicegraph.New(time.Minute)
 	stream := sim.NewStream(s, sim.Protobuf)
 	for s.Now().Before(end) {
@@ -81,13 +92,13 @@ func scenarioRun(t *testing.T, n int, after, declaredAfter time.Duration) (sim.S
 		}
 		for _, d := range deliveries {
 			switch d.Path {
-			case "/v1/metrics":
+			case "/v1/metrics", "/v1/logs":
 				req := httptest.NewRequest("POST", d.Path, bytes.NewReader(d.Body))
 				req.Header.Set("Content-Type", d.ContentType)
 				rec := httptest.NewRecorder()
-				metrics.ServeHTTP(rec, req)
+				handlers[d.Path].ServeHTTP(rec, req)
 				if rec.Code != 200 {
-					t.Fatalf("metrics at %s: %d %s", f.Time, rec.Code, rec.Body)
+					t.Fatalf("%s at %s: %d %s", d.Path, f.Time, rec.Code, rec.Body)
 				}
 			case "/v1/traces":
 				td := ptraceotlp.NewExportRequest()
@@ -104,7 +115,7 @@ func scenarioRun(t *testing.T, n int, after, declaredAfter time.Duration) (sim.S
 			}
 		}
 	}
-	a := Analyzer{Source: telemetry.Local{Metrics: m, Records: st}, Config: DefaultConfig}
+	a := Analyzer{Source: telemetry.Local{Metrics: m, Records: st, LogStore: logs}, Config: DefaultConfig}
 	return sc, a.Run(ctx, onset.Add(declaredAfter), end)
 }
 
@@ -122,6 +133,8 @@ func TestScenarios(t *testing.T) {
 		// (data-api's TIME_WAIT), which the change's shift does not look at.
 		1: {"cohort", "root change first", "first failure"},
 	}
+	// The log line that gives each fault away, among the new or surging patterns.
+	logSign := map[int]string{1: "data-api logs", 2: "410 Gone", 3: "TaxComputationError", 5: "stripe logs", 6: "catalog logs"}
 	for n := 1; n <= 6; n++ {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			sc, res := scenarioRun(t, n, 20*time.Minute, 3*time.Minute)
@@ -178,6 +191,15 @@ func TestScenarios(t *testing.T) {
 			}
 			if ff := truth.FirstFailure; ff.Kind == "service" || ff.Kind == "third-party" {
 				check("first failure", slices.Contains(firsts, "service:"+ff.Name), fmt.Sprintf("want %s, found %v", ff.Name, firsts))
+			}
+			var logFindings []string
+			for _, f := range res.Findings {
+				if f.Kind == incident.FindingLogs {
+					logFindings = append(logFindings, f.Title)
+				}
+			}
+			if want, ok := logSign[n]; ok {
+				check("logs", strings.Contains(strings.Join(logFindings, "\n"), want), fmt.Sprintf("want %q among %q", want, logFindings))
 			}
 			herring := false
 			for _, rh := range truth.RedHerrings {

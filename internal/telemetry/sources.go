@@ -21,6 +21,8 @@ type Source interface {
 	Metrics
 	// Logs selects log lines (newest first); a source without logs answers unavailable.
 	Logs(ctx context.Context, q logstore.Query) (LogResult, error)
+	// LogPatterns counts the matching lines per template, most frequent first.
+	LogPatterns(ctx context.Context, q logstore.Query) (PatternResult, error)
 	// Edges gives the service dependency edges (derived from traces) active in the window
 	// before at, with their request and error rates and mean latency.
 	Edges(ctx context.Context, at time.Time, window time.Duration) (EdgeResult, error)
@@ -60,6 +62,24 @@ func (l Local) Logs(ctx context.Context, q logstore.Query) (LogResult, error) {
 		return LogResult{Answer: Answer{Source: l.Name(), Status: Unavailable, Reason: err.Error()}}, nil
 	}
 	return LogResult{Answer: Answer{Source: l.Name(), Status: OK}, Lines: lines}, nil
+}
+
+// PatternResult is the answer to a log pattern query.
+type PatternResult struct {
+	Answer
+	Patterns []logstore.PatternCount
+}
+
+// LogPatterns implements Source.
+func (l Local) LogPatterns(ctx context.Context, q logstore.Query) (PatternResult, error) {
+	if l.LogStore == nil {
+		return PatternResult{Answer: Answer{Source: l.Name(), Status: Unavailable, Reason: "this source holds no logs"}}, nil
+	}
+	pats, err := l.LogStore.Patterns(ctx, q)
+	if err != nil {
+		return PatternResult{Answer: Answer{Source: l.Name(), Status: Unavailable, Reason: err.Error()}}, nil
+	}
+	return PatternResult{Answer: Answer{Source: l.Name(), Status: OK}, Patterns: pats}, nil
 }
 
 // Changes implements Source.
