@@ -35,14 +35,15 @@ bench:
 	$(GO) test ./internal/incident -run XXX -bench Project10k
 	$(GO) test ./internal/server -run XXX -bench 'SSEFanout|StateOverAPI10k' -benchtime 50x
 	$(GO) test ./internal/intake -run XXX -bench RemoteWriteIntake -benchtime 2000x
-	$(GO) test ./internal/intake -run XXX -bench OTLPMetricsIntake -benchtime 500x
-	$(GO) test ./internal/telemetry -run XXX -bench 'QueryRange10kSeries6h|Samples10kSeries6h' -benchtime 3x
+	$(GO) test ./internal/intake -run XXX -bench OTLPMetricsIntake -benchtime 2000x
+	$(GO) test ./internal/telemetry -run XXX -bench 'QueryRange10kSeries6h|Samples10kSeries6h' -benchtime 5x
 	$(GO) test ./internal/logstore -run XXX -bench Append -benchtime 1000000x
 	$(GO) test ./internal/logstore -run XXX -bench Select10M -benchtime 20x
 	$(GO) test ./internal/playback -run XXX -bench Backfill7d -benchtime 1x
 	$(GO) test ./internal/playback -run XXX -bench Live -benchtime 400x
 	$(GO) test ./internal/evaluation -run XXX -bench ParseLoghubRaw -benchtime 40x
 	$(GO) test ./internal/evaluation -run XXX -bench DetectorNAB -benchtime 3x
+	$(GO) test ./internal/analyzer -run XXX -bench Analysis10kSeries6h -benchtime 5x
 
 # A short run of every fuzz target (the seed corpora also run in `make test`).
 fuzz:

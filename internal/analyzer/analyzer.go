@@ -228,29 +228,54 @@ func cohortDims(v promql.Vector, c Config) []string {
 func (a *Analyzer) serviceAnomalies(ctx context.Context, onset, now time.Time, res *Result) []diagnosis.Anomaly {
 	c := a.Config
 	w := promDuration(c.RateWindow)
-	q := fmt.Sprintf(`sum by (%s) (rate(%s{%s=~"5.."}[%s])) / sum by (%s) (rate(%s[%s]))`,
-		c.ServiceLabel, c.RequestMetric, c.CodeLabel, w, c.ServiceLabel, c.RequestMetric, w)
+	// The two sides are read apart and divided here: each is the shape the embedded store
+	// answers fastest (an aggregated rate), where the ratio as one query is not.
+	num := fmt.Sprintf(`sum by (%s) (rate(%s{%s=~"5.."}[%s]))`, c.ServiceLabel, c.RequestMetric, c.CodeLabel, w)
+	den := fmt.Sprintf(`sum by (%s) (rate(%s[%s]))`, c.ServiceLabel, c.RequestMetric, w)
 	start := onset.Add(-c.Before)
-	r, err := a.Source.QueryRange(ctx, q, telemetry.Range{Start: start, End: now, Step: c.Step})
-	if err != nil || !r.Usable() {
-		res.NotExamined = append(res.NotExamined, "the services' error ratios: "+reason(r.Answer, err))
+	rng := telemetry.Range{Start: start, End: now, Step: c.Step}
+	rn, err1 := a.Source.QueryRange(ctx, num, rng)
+	rd, err2 := a.Source.QueryRange(ctx, den, rng)
+	if err1 != nil || err2 != nil || !rn.Usable() || !rd.Usable() {
+		res.NotExamined = append(res.NotExamined, "the services' error ratios: "+reason(rn.Answer, err1)+" "+reason(rd.Answer, err2))
 		return nil
 	}
-	var series []diagnosis.Series
-	for _, s := range r.Matrix() {
-		svc := s.Metric.Get(c.ServiceLabel)
-		values := make([]float64, int(now.Sub(start)/c.Step)+1)
-		for i := range values {
-			values[i] = math.NaN()
+	steps := int(now.Sub(start)/c.Step) + 1
+	grid := func(s promql.Series) []float64 {
+		v := make([]float64, steps)
+		for i := range v {
+			v[i] = math.NaN()
 		}
 		for _, p := range s.Floats {
-			if i := int(time.UnixMilli(p.T).Sub(start) / c.Step); i >= 0 && i < len(values) {
-				values[i] = p.F
+			if i := int(time.UnixMilli(p.T).Sub(start) / c.Step); i >= 0 && i < steps {
+				v[i] = p.F
 			}
 		}
+		return v
+	}
+	errs := map[string][]float64{}
+	for _, s := range rn.Matrix() {
+		errs[s.Metric.Get(c.ServiceLabel)] = grid(s)
+	}
+	var series []diagnosis.Series
+	for _, s := range rd.Matrix() {
+		svc := s.Metric.Get(c.ServiceLabel)
+		values, e := grid(s), errs[svc]
+		for i, d := range values {
+			switch {
+			case math.IsNaN(d) || d <= 0:
+				values[i] = math.NaN()
+			case e == nil || math.IsNaN(e[i]):
+				values[i] = 0 // requests and no server errors
+			default:
+				values[i] = e[i] / d
+			}
+		}
+		sel := fmt.Sprintf(`%s=%q`, c.ServiceLabel, svc)
+		q := fmt.Sprintf(`sum(rate(%s{%s,%s=~"5.."}[%s])) / sum(rate(%s{%s}[%s]))`, c.RequestMetric, sel, c.CodeLabel, w, c.RequestMetric, sel, w)
 		// Rates ramp over their window after a step: times are moved back half a window.
-		series = append(series, diagnosis.Series{Entity: "service:" + svc, Signal: "error ratio", Start: start.Add(-c.RateWindow / 2), Step: c.Step, Values: values,
-			Query: strings.ReplaceAll(q, "sum by ("+c.ServiceLabel+") (rate("+c.RequestMetric+"{", "sum by ("+c.ServiceLabel+") (rate("+c.RequestMetric+"{"+c.ServiceLabel+"=\""+svc+"\",")})
+		series = append(series, diagnosis.Series{Entity: "service:" + svc, Signal: "error ratio", Start: start.Add(-c.RateWindow / 2),
+			Step: c.Step, Values: values, Query: q})
 	}
 	return diagnosis.Anomalies(series, onset)
 }
