@@ -13,7 +13,8 @@ import (
 )
 
 // The diagnosis runs on request (POST /api/incidents/{id}/analysis) and by itself when an
-// incident is declared or an alert is attached to it: findings are posted into the incident log
+// incident is declared or an alert is attached to it, and every few minutes for the open
+// incidents of the last hours, as new data arrives: findings are posted into the incident log
 // as the analyzer, each re-run superseding the previous run's findings.
 
 // analysisTimeout bounds one run: a slow source degrades the run, it does not hang it.
@@ -100,12 +101,16 @@ func (s *Server) watchForAnalysis() {
 		return
 	}
 	sub := s.Hub.Subscribe("", 1024)
+	tick := time.NewTicker(reanalyseEvery)
 	go func() {
 		defer s.Hub.Unsubscribe(sub)
+		defer tick.Stop()
 		for {
 			select {
 			case <-s.closing:
 				return
+			case <-tick.C:
+				s.reanalyseOpen()
 			case c, ok := <-sub.C:
 				if !ok {
 					return
@@ -117,18 +122,46 @@ func (s *Server) watchForAnalysis() {
 				if ev.Type != incident.TypeDeclared && ev.Type != incident.TypeSignalAttached {
 					continue
 				}
-				if !s.runs.start(ev.IncidentID) {
-					continue
-				}
-				go func() {
-					defer s.runs.done(ev.IncidentID)
-					ctx, cancel := context.WithTimeout(context.Background(), analysisTimeout)
-					defer cancel()
-					if _, _, err := s.analyzer().Post(ctx, s.Store, ev.IncidentID, s.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
-						s.Logger.Warn("analysis failed", "incident", ev.IncidentID, "err", err)
-					}
-				}()
+				s.analyseInBackground(ev.IncidentID)
 			}
+		}
+	}()
+}
+
+// reanalyseEvery is how often the open incidents of the last hours are analysed again, as new
+// data arrives; reanalyseFor how long after its declaration an incident is.
+const (
+	reanalyseEvery = 5 * time.Minute
+	reanalyseFor   = 6 * time.Hour
+)
+
+// reanalyseOpen runs the diagnosis again for the open incidents declared in the last hours.
+func (s *Server) reanalyseOpen() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	open, err := s.Store.Incidents(ctx, store.Filter{Open: true, Limit: 50})
+	if err != nil {
+		s.Logger.Warn("list open incidents for analysis", "err", err)
+		return
+	}
+	for _, h := range open {
+		if s.Now().Sub(h.DeclaredAt) < reanalyseFor {
+			s.analyseInBackground(h.ID)
+		}
+	}
+}
+
+// analyseInBackground runs the diagnosis of one incident unless one is already running.
+func (s *Server) analyseInBackground(id string) {
+	if !s.runs.start(id) {
+		return
+	}
+	go func() {
+		defer s.runs.done(id)
+		ctx, cancel := context.WithTimeout(context.Background(), analysisTimeout)
+		defer cancel()
+		if _, _, err := s.analyzer().Post(ctx, s.Store, id, s.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.Logger.Warn("analysis failed", "incident", id, "err", err)
 		}
 	}()
 }

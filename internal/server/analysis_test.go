@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/sextant-sre/sextant/internal/auth"
 	"github.com/sextant-sre/sextant/internal/changes"
+	"github.com/sextant-sre/sextant/internal/config"
 	"github.com/sextant-sre/sextant/internal/incident"
 	"github.com/sextant-sre/sextant/internal/telemetry"
 )
@@ -17,8 +18,10 @@ import (
 // starts failing 20 minutes ago, and a flag change just before; it runs the diagnosis through the
 // API and requires the impact, the cohort (employees) and the flag as the top candidate change;
 // a second run posts nothing new; a viewer may not run it.
-func TestAnalysisPostsFindingsOnce(t *testing.T) {
-	e := newEnv(t)
+// checkoutOutage writes eight hours of a journey metric in which employees' checkout starts
+// failing 20 minutes ago, a flag change just before and a deploy just after; it returns the onset.
+func checkoutOutage(t *testing.T, e *testEnv) time.Time {
+	t.Helper()
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Minute)
 	onset := now.Add(-20 * time.Minute)
@@ -59,6 +62,32 @@ func TestAnalysisPostsFindingsOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return onset
+}
+
+// TestAnalysisRunsWhenDeclared: with auto-analysis on, declaring the incident is enough for its
+// findings to appear on the card.
+func TestAnalysisRunsWhenDeclared(t *testing.T) {
+	e := newEnv(t, func(c *config.Server) { c.AutoAnalysis = true })
+	checkoutOutage(t, e)
+	id := e.declare("Employees cannot check out")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var card stateResponse
+		e.do("GET", "/api/incidents/"+id, auth.Viewer, nil, &card)
+		if len(card.Findings) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no findings 20 s after the declaration")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestAnalysisPostsFindingsOnce(t *testing.T) {
+	e := newEnv(t)
+	onset := checkoutOutage(t, e)
 	id := e.declare("Employees cannot check out")
 
 	if code, _ := e.do("POST", "/api/incidents/"+id+"/analysis", auth.Viewer, nil, nil); code != 403 {
