@@ -14,10 +14,6 @@ import (
 	"github.com/sextant-sre/sextant/internal/telemetry"
 )
 
-// TestAnalysisPostsFindingsOnce writes two hours of a journey metric in which employees' checkout
-// starts failing 20 minutes ago, and a flag change just before; it runs the diagnosis through the
-// API and requires the impact, the cohort (employees) and the flag as the top candidate change;
-// a second run posts nothing new; a viewer may not run it.
 // checkoutOutage writes eight hours of a journey metric in which employees' checkout starts
 // failing 20 minutes ago, a flag change just before and a deploy just after; it returns the onset.
 func checkoutOutage(t *testing.T, e *testEnv) time.Time {
@@ -85,6 +81,9 @@ func TestAnalysisRunsWhenDeclared(t *testing.T) {
 	}
 }
 
+// TestAnalysisPostsFindingsOnce runs the diagnosis of checkoutOutage through the API and requires
+// the impact, the cohort (employees) and the flag as the top candidate change, not the deploy
+// after the onset; a second run posts nothing new; a viewer may not run it.
 func TestAnalysisPostsFindingsOnce(t *testing.T) {
 	e := newEnv(t)
 	onset := checkoutOutage(t, e)
