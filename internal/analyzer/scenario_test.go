@@ -174,6 +174,7 @@ func TestScenarios(t *testing.T) {
 					t.Logf("%s now right: remove it from the known gaps", name)
 				}
 			}
+			t.Logf("onset found %s after the true one", res.Onset.Sub(truth.Onset))
 			if d := res.Onset.Sub(truth.Onset); d < -2*time.Minute || d > 3*time.Minute {
 				t.Errorf("onset found at %s, true onset %s", res.Onset.Format(time.TimeOnly), truth.Onset.Format(time.TimeOnly))
 			}
