@@ -117,6 +117,10 @@ func Explain(dims []string, leaves []Leaf, cfg Config) []Cause {
 // chi-square with one degree of freedom beyond 99.9%.
 const minScore = 10.8
 
+// minExpected is the least count the baseline must expect of a group for its factor to mean
+// anything.
+const minExpected = 5.0
+
 // expectations gives each leaf's expected numerator under its baseline ratio, and the noise
 // factor: how much more the leaves scatter around their expectation than Poisson counts would
 // (at least 1), measured on the leaves as a whole with a robust quantile.
@@ -244,9 +248,11 @@ func wider(k groupKey, g *sums, groups map[groupKey]*sums, noise float64) bool {
 		// Against the whole: if everything outside the element moved almost as much (at least
 		// half the element's factor), the element is only where most of the traffic is, and the
 		// cause is everyone's.
+		// Not the noise-scaled test: when nearly everything is broken the noise estimate is
+		// broken too. Enough expected counts outside the element to judge its factor suffice.
 		all := groups[groupKey{}]
 		restNum, restExpect := all.num-g.num, all.expect-g.expect
-		if restExpect <= 0 || g.expect <= 0 || deviance(restNum, restExpect)/noise < minScore {
+		if restExpect < minExpected || g.expect <= 0 || deviance(restNum, restExpect) < minScore {
 			return false
 		}
 		in, out := g.num/g.expect-1, restNum/restExpect-1

@@ -188,10 +188,7 @@ func parseRSCase(r io.Reader, l rsLabel) (RSCase, error) {
 		c.Dims = append(c.Dims, header[d])
 	}
 	const history = 4
-	type acc struct {
-		leaf     breakdown.Leaf
-		baseMins int
-	}
+	type acc struct{ leaf breakdown.Leaf }
 	byKey := map[string]*acc{}
 	var order []string
 	for {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
@@ -82,7 +83,7 @@ func matchFastShape(q string) (fastShape, bool) {
 		return fastShape{}, false
 	}
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName && (m.Type != labels.MatchEqual || m.Value != vs.Name) {
+		if m.Name == model.MetricNameLabel && (m.Type != labels.MatchEqual || m.Value != vs.Name) {
 			return fastShape{}, false // more than one metric name could collide once names are dropped
 		}
 	}
