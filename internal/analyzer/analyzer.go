@@ -71,8 +71,7 @@ func (a *Analyzer) Run(ctx context.Context, declared, now time.Time) Result {
 	c := a.Config
 	var res Result
 	res.Onset = a.onset(ctx, declared, now, &res)
-	impact, cohortFindings := a.impact(ctx, res.Onset, now, &res)
-	_ = impact
+	impactFindings := a.impact(ctx, res.Onset, now, &res)
 	anomalies := a.serviceAnomalies(ctx, res.Onset, now, &res)
 	graph := a.graph(ctx, now, &res)
 	var failing []string
@@ -85,7 +84,7 @@ func (a *Analyzer) Run(ctx context.Context, declared, now time.Time) Result {
 		res.NotExamined = append(res.NotExamined, "changes: "+err.Error())
 	}
 	shifts := a.shifts(ctx, cs, res.OnsetLatest, failing)
-	res.Findings = append(res.Findings, cohortFindings...)
+	res.Findings = append(res.Findings, impactFindings...)
 	res.Findings = append(res.Findings, diagnosis.Causes(anomalies, graph)...)
 	res.Findings = append(res.Findings, diagnosis.RankChanges(cs, diagnosis.ChangeContext{Onset: res.Onset, Latest: res.OnsetLatest, Failing: failing, Graph: graph, Shift: shifts})...)
 	res.Findings = append(res.Findings, diagnosis.LogPatterns(a.logs(ctx, failing, res.Onset, now, &res))...)
@@ -137,7 +136,7 @@ func (a *Analyzer) onset(ctx context.Context, declared, now time.Time, res *Resu
 
 // impact reads the journey metric broken down by every cohort label, since the onset and in the
 // baseline before it.
-func (a *Analyzer) impact(ctx context.Context, onset, now time.Time, res *Result) ([]diagnosis.JourneyImpact, []incident.Finding) {
+func (a *Analyzer) impact(ctx context.Context, onset, now time.Time, res *Result) []incident.Finding {
 	c := a.Config
 	since := max(now.Sub(onset), time.Minute).Round(time.Second)
 	sel := c.JourneyMetric
@@ -147,12 +146,12 @@ func (a *Analyzer) impact(ctx context.Context, onset, now time.Time, res *Result
 	base, err2 := a.Source.Query(ctx, baseQ, now)
 	if err1 != nil || err2 != nil || !cur.Usable() || !base.Usable() {
 		res.NotExamined = append(res.NotExamined, "the user journeys' impact: "+reason(cur.Answer, err1)+" "+reason(base.Answer, err2))
-		return nil, nil
+		return nil
 	}
 	dims := cohortDims(cur.Vector(), c)
 	if !slices.Contains(dims, c.JourneyLabel) {
 		res.NotExamined = append(res.NotExamined, "the user journeys' impact: no "+c.JourneyMetric+" series with a "+c.JourneyLabel+" label")
-		return nil, nil
+		return nil
 	}
 	leaves := map[string]*breakdown.Leaf{}
 	var order []string
@@ -194,8 +193,9 @@ func (a *Analyzer) impact(ctx context.Context, onset, now time.Time, res *Result
 			ls = append(ls, *l)
 		}
 	}
-	return diagnosis.Impact(diagnosis.Cohorts{Dims: dims, Journey: c.JourneyLabel, Leaves: ls,
+	_, findings := diagnosis.Impact(diagnosis.Cohorts{Dims: dims, Journey: c.JourneyLabel, Leaves: ls,
 		Query: nowQ, BaseQuery: baseQ, Since: onset, Baseline: c.Baseline})
+	return findings
 }
 
 // cohortDims are the labels of the journey metric that vary, other than the outcome and the

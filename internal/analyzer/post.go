@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -55,10 +56,13 @@ func Drafts(s *incident.State, run Result) []incident.Draft {
 	return drafts
 }
 
-// same reports whether two findings say the same, whatever run produced them.
+// same reports whether two findings say the same to a reader: the same title, entities and
+// action, and a score and confidence that moved little. A re-run every few minutes then adds to
+// the log only what changed.
 func same(a, b incident.Finding) bool {
-	a.Run, b.Run = "", ""
-	return fmt.Sprint(a) == fmt.Sprint(b)
+	return a.Title == b.Title && a.Action == b.Action && slices.Equal(a.Entities, b.Entities) &&
+		math.Abs(a.Score-b.Score) <= 0.2*math.Max(math.Abs(a.Score), math.Abs(b.Score)) &&
+		math.Abs(a.Confidence-b.Confidence) <= 0.1
 }
 
 // Post runs the analysis of an incident and appends its findings, retrying once if someone else
