@@ -125,6 +125,9 @@ func scenarioRun(t *testing.T, n int, after, declaredAfter time.Duration) (sim.S
 // is required; what it does not get right yet is listed in known, and logged, so that the day it
 // is fixed the entry is removed and kept.
 func TestScenarios(t *testing.T) {
+	if raceDetector {
+		t.Skip("writing six scenarios' history takes over ten minutes under the race detector: make test runs this test on its own, without it")
+	}
 	cohort := map[int]string{1: "everyone", 2: "app_version=7.1", 3: "user_type=employee", 4: "everyone", 5: "everyone", 6: "everyone"}
 	// The history holds no traces, so the analysis has no dependency graph to place changes in.
 	known := map[int][]string{
