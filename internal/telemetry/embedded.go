@@ -268,7 +268,8 @@ func (e *Embedded) samplesShard(ctx context.Context, matchers []*labels.Matcher,
 		return nil, nil, err
 	}
 	defer q.Close()
-	set := q.Select(ctx, false, &storage.SelectHints{Start: mint, End: maxt, ShardIndex: index, ShardCount: count}, matchers...)
+	// Select sorts the matchers in place: each shard gives its own copy.
+	set := q.Select(ctx, false, &storage.SelectHints{Start: mint, End: maxt, ShardIndex: index, ShardCount: count}, slices.Clone(matchers)...)
 	var (
 		out     promql.Matrix
 		chunkIt chunks.Iterator

@@ -171,7 +171,8 @@ func (w *fastWorker) shard(ctx context.Context, db *tsdb.DB, s fastShape, start,
 	}
 	defer q.Close()
 	hints := &storage.SelectHints{Start: mint, End: maxt, Step: step, Range: s.rangeMs, ShardIndex: index, ShardCount: count}
-	set := q.Select(ctx, false, hints, s.matchers...)
+	// Select sorts the matchers in place: each shard gives its own copy.
+	set := q.Select(ctx, false, hints, slices.Clone(s.matchers)...)
 	var chunkIt chunks.Iterator
 	for n := 0; set.Next(); n++ {
 		if n%1024 == 0 && ctx.Err() != nil {
