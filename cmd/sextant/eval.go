@@ -54,6 +54,19 @@ var evaluations = map[string]struct {
 				Sextant: evaluation.ScoreRS(cases, c), Chance: evaluation.ChanceRS(cases)}, nil
 		},
 	},
+	"rca": {
+		"sextant eval rca: rank the services of the Sock Shop fault injections by the shift of their own CPU and memory, with Sextant's detected onset and with the true fault time (AC@1, AC@3, Avg@5).",
+		"the Sock Shop 1 folder (<service>-<fault>/<n>/normal.csv and anomalous.csv)",
+		func(dir, command string) (report, error) {
+			cases, err := evaluation.ReadSockShop(dir)
+			if err != nil {
+				return nil, err
+			}
+			d, t, ch, oe := evaluation.ScoreSockShop(cases)
+			return evaluation.RCAReport{Dataset: "sockshop1", Command: command, Detected: d, True: t, Chance: ch, OnsetError: oe,
+				Config: "onset: the change point (anomaly.FindOnset, at least 4 robust units) of the metric that changed most; rank: each service's largest shift of CPU or memory, median after against median before in interquartile units"}, nil
+		},
+	},
 	"nab": {
 		"sextant eval nab: run Sextant's streaming detector over the NAB corpus and score it with NAB's scorer, for its three profiles.",
 		"the NAB folder (data/, labels/combined_windows.json)",
@@ -75,11 +88,11 @@ var evaluations = map[string]struct {
 // evalCmd measures the analysis on a public data set.
 func evalCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("eval: want loghub, nab or breakdown")
+		return errors.New("eval: want loghub, nab, breakdown or rca")
 	}
 	e, ok := evaluations[args[0]]
 	if !ok {
-		return fmt.Errorf("eval: unknown data set %q (want loghub, nab or breakdown)", args[0])
+		return fmt.Errorf("eval: unknown data set %q (want loghub, nab, breakdown or rca)", args[0])
 	}
 	fs := flag.NewFlagSet("eval "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -68,3 +68,26 @@ func TestEvalBreakdown(t *testing.T) {
 		t.Fatalf("%v %+v", err, r)
 	}
 }
+
+// TestEvalRCA runs the root-cause evaluation as a command and checks its JSON.
+func TestEvalRCA(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "datasets", "sockshop1")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("the Sock Shop cases are not at %s", dir)
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"eval", "rca", "--data", dir, "--json"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Dataset  string
+		Detected []struct {
+			Fault string
+			Cases int
+			Avg5  float64
+		} `json:"detected_onset"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Dataset != "sockshop1" || len(r.Detected) != 2 || r.Detected[0].Cases != 25 {
+		t.Fatalf("%v %+v", err, r)
+	}
+}

@@ -29,6 +29,7 @@ Usage:
   sextant eval loghub --data DIR [--json]   score the log template mining on Loghub 2k
   sextant eval nab --data DIR [--json]      score the anomaly detector on NAB
   sextant eval breakdown --data DIR [--json]   score the breakdown of aggregates on RiskLoc RS
+  sextant eval rca --data DIR [--json]      score root-cause ranking on Sock Shop fault injections
   sextant version                    print the version
 
 Run "sextant COMMAND --help" for a command's settings.

@@ -1,0 +1,71 @@
+package diagnosis
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// EntitySignals is one entity's signals (CPU, memory, …), each a series on a common grid.
+type EntitySignals struct {
+	Entity  string
+	Signals map[string][]float64
+}
+
+// RankedEntity is an entity with how far its most moved signal moved at the onset.
+type RankedEntity struct {
+	Entity string
+	Signal string
+	Score  float64 // robust units: |median after − median before| / the spread before
+}
+
+// RankByShift ranks entities by the largest shift of any of their signals at the onset (the
+// index of the first sample after it): the median of the samples after against the median of
+// those before, in units of the spread before (the interquartile range scaled to a standard
+// deviation, never below 1% of the median before, so a flat signal's first wobble does not
+// dominate). The entity whose own signals moved most is the likeliest cause among entities
+// whose symptoms are all alike; it is a ranking of evidence, not a verdict.
+func RankByShift(entities []EntitySignals, onset int) []RankedEntity {
+	var out []RankedEntity
+	for _, e := range entities {
+		best := RankedEntity{Entity: e.Entity}
+		names := make([]string, 0, len(e.Signals))
+		for name := range e.Signals {
+			names = append(names, name)
+		}
+		slices.Sort(names) // a fixed order, so that ties rank the same way every time
+		for _, name := range names {
+			v := e.Signals[name]
+			if onset <= 2 || onset >= len(v)-2 {
+				continue
+			}
+			before, after := finite(v[:onset]), finite(v[onset:])
+			if len(before) < 3 || len(after) < 3 {
+				continue
+			}
+			mb, ma := median(before), median(after)
+			spread := max(iqr(before)/1.349, 0.01*math.Abs(mb), 1e-9)
+			if z := math.Abs(ma-mb) / spread; z > best.Score {
+				best.Score, best.Signal = z, name
+			}
+		}
+		out = append(out, best)
+	}
+	slices.SortStableFunc(out, func(a, b RankedEntity) int { return cmp.Compare(b.Score, a.Score) })
+	return out
+}
+
+// iqr is the interquartile range.
+func iqr(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	q := func(p float64) float64 {
+		x := p * float64(len(s)-1)
+		i := int(x)
+		if i+1 >= len(s) {
+			return s[len(s)-1]
+		}
+		return s[i] + (x-float64(i))*(s[i+1]-s[i])
+	}
+	return q(0.75) - q(0.25)
+}
