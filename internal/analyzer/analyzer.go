@@ -86,6 +86,7 @@ func (a *Analyzer) Run(ctx context.Context, declared, now time.Time) Result {
 	shifts := a.shifts(ctx, cs, res.OnsetLatest, failing)
 	res.Findings = append(res.Findings, impactFindings...)
 	res.Findings = append(res.Findings, diagnosis.Causes(anomalies, graph)...)
+	res.Findings = append(res.Findings, a.resources(ctx, res.Onset, now, &res)...)
 	res.Findings = append(res.Findings, diagnosis.RankChanges(cs, diagnosis.ChangeContext{Onset: res.Onset, Latest: res.OnsetLatest, Failing: failing, Graph: graph, Shift: shifts})...)
 	res.Findings = append(res.Findings, diagnosis.LogPatterns(a.logs(ctx, failing, res.Onset, now, &res))...)
 	run := now.UTC().Format(time.RFC3339)
@@ -278,6 +279,55 @@ func (a *Analyzer) serviceAnomalies(ctx context.Context, onset, now time.Time, r
 			Step: c.Step, Values: values, Query: q})
 	}
 	return diagnosis.Anomalies(series, onset)
+}
+
+// resources looks for one instance whose own CPU or memory moved at the onset far more than
+// any other's: the hot container a fleet average hides.
+func (a *Analyzer) resources(ctx context.Context, onset, now time.Time, res *Result) []incident.Finding {
+	c := a.Config
+	w := promDuration(c.RateWindow)
+	queries := map[string]string{
+		"CPU":    fmt.Sprintf(`sum by (%s, instance) (rate(process_cpu_seconds_total[%s]))`, c.ServiceLabel, w),
+		"memory": fmt.Sprintf(`sum by (%s, instance) (process_resident_memory_bytes)`, c.ServiceLabel),
+	}
+	start := onset.Add(-time.Hour)
+	steps := int(now.Sub(start)/c.Step) + 1
+	entities := map[string]*diagnosis.EntitySignals{}
+	var names []string
+	for _, signal := range []string{"CPU", "memory"} {
+		r, err := a.Source.QueryRange(ctx, queries[signal], telemetry.Range{Start: start, End: now, Step: c.Step})
+		if err != nil || !r.Usable() {
+			res.NotExamined = append(res.NotExamined, "instances' "+signal+": "+reason(r.Answer, err))
+			continue
+		}
+		for _, s := range r.Matrix() {
+			name := s.Metric.Get("instance") + " (" + s.Metric.Get(c.ServiceLabel) + ")"
+			e := entities[name]
+			if e == nil {
+				e = &diagnosis.EntitySignals{Entity: name, Signals: map[string][]float64{}}
+				entities[name] = e
+				names = append(names, name)
+			}
+			v := make([]float64, steps)
+			for i := range v {
+				v[i] = math.NaN()
+			}
+			for _, p := range s.Floats {
+				if i := int(time.UnixMilli(p.T).Sub(start) / c.Step); i >= 0 && i < steps {
+					v[i] = p.F
+				}
+			}
+			e.Signals[signal] = v
+		}
+	}
+	slices.Sort(names)
+	list := make([]diagnosis.EntitySignals, 0, len(names))
+	for _, n := range names {
+		list = append(list, *entities[n])
+	}
+	// A rate shows a step half a window late: the split is moved by as much.
+	at := int((onset.Sub(start) + c.RateWindow/2) / c.Step)
+	return diagnosis.ResourceOutlier(list, at, onset, queries)
 }
 
 // graph reads the service dependency graph from the trace-derived edges.

@@ -196,6 +196,17 @@ func TestScenarios(t *testing.T) {
 			if ff := truth.FirstFailure; ff.Kind == "service" || ff.Kind == "third-party" {
 				check("first failure", slices.Contains(firsts, "service:"+ff.Name), fmt.Sprintf("want %s, found %v", ff.Name, firsts))
 			}
+			var outliers []string
+			for _, f := range res.Findings {
+				if strings.HasPrefix(f.Key, "resource:") {
+					outliers = append(outliers, f.Entities...)
+				}
+			}
+			if rc := truth.RootCause; rc.Kind == "instance" {
+				check("resource outlier", len(outliers) == 1 && strings.HasPrefix(outliers[0], rc.Name+" "), fmt.Sprintf("want %s, found %v", rc.Name, outliers))
+			} else if len(outliers) > 0 {
+				t.Logf("resource outliers: %v", outliers)
+			}
 			var logFindings []string
 			for _, f := range res.Findings {
 				if f.Kind == incident.FindingLogs {

@@ -2,8 +2,12 @@ package diagnosis
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
+	"time"
+
+	"github.com/sextant-sre/sextant/internal/incident"
 )
 
 // EntitySignals is one entity's signals (CPU, memory, …), each a series on a common grid.
@@ -14,9 +18,10 @@ type EntitySignals struct {
 
 // RankedEntity is an entity with how far its most moved signal moved at the onset.
 type RankedEntity struct {
-	Entity string
-	Signal string
-	Score  float64 // robust units: |median after − median before| / the spread before
+	Entity        string
+	Signal        string
+	Score         float64 // robust units: |median after − median before| / the spread before
+	Before, After float64 // the medians
 }
 
 // RankByShift ranks entities by the largest shift of any of their signals at the onset (the
@@ -46,7 +51,7 @@ func RankByShift(entities []EntitySignals, onset int) []RankedEntity {
 			mb, ma := median(before), median(after)
 			spread := max(iqr(before)/1.349, 0.01*math.Abs(mb), 1e-9)
 			if z := math.Abs(ma-mb) / spread; z > best.Score {
-				best.Score, best.Signal = z, name
+				best.Score, best.Signal, best.Before, best.After = z, name, mb, ma
 			}
 		}
 		out = append(out, best)
@@ -68,4 +73,39 @@ func iqr(v []float64) float64 {
 		return s[i] + (x-float64(i))*(s[i+1]-s[i])
 	}
 	return q(0.75) - q(0.25)
+}
+
+// minOutlier is the least shift, in robust units, of an entity's signal that makes it an outlier,
+// and outlierLead how far ahead of the next entity it must be: when many move together it is the
+// load, not one of them.
+const (
+	minOutlier  = 8
+	outlierLead = 2
+)
+
+// ResourceOutlier is the finding that one entity's own resource signal moved at the onset far
+// more than any other's (the one hot container in a fleet), or nothing when none stands out.
+// queries gives the query of each signal, for the evidence.
+func ResourceOutlier(entities []EntitySignals, onset int, onsetAt time.Time, queries map[string]string) []incident.Finding {
+	ranked := RankByShift(entities, onset)
+	if len(ranked) == 0 || ranked[0].Score < minOutlier {
+		return nil
+	}
+	top, next := ranked[0], 0.0
+	if len(ranked) > 1 {
+		next = ranked[1].Score
+	}
+	if top.Score < outlierLead*next {
+		return nil
+	}
+	return []incident.Finding{{
+		Kind: incident.FindingCause, Key: "resource:" + top.Entity,
+		Title: fmt.Sprintf("Resource outlier: %s, its %s from %.3g to %.3g at %s (%.0f spreads; the next entity moved %.0f)",
+			top.Entity, top.Signal, top.Before, top.After, onsetAt.UTC().Format(time.TimeOnly), top.Score, next),
+		Entities: []string{top.Entity}, Score: top.Score, Confidence: math.Round(min(0.9, 1-next/top.Score)*100) / 100,
+		Evidence: []incident.Evidence{{Kind: "series", Query: queries[top.Signal],
+			Summary: fmt.Sprintf("%s of %s: median %.3g before the onset, %.3g after", top.Signal, top.Entity, top.Before, top.After)}},
+		BaseRate:   fmt.Sprintf("its %s was %.3g before the onset", top.Signal, top.Before),
+		Refutation: "the entity's signal moving as a consequence (traffic shifted onto it, a retry storm it receives) rather than first",
+	}}
 }
