@@ -242,18 +242,7 @@ func (a *Analyzer) serviceAnomalies(ctx context.Context, onset, now time.Time, r
 		return nil
 	}
 	steps := int(now.Sub(start)/c.Step) + 1
-	grid := func(s promql.Series) []float64 {
-		v := make([]float64, steps)
-		for i := range v {
-			v[i] = math.NaN()
-		}
-		for _, p := range s.Floats {
-			if i := int(time.UnixMilli(p.T).Sub(start) / c.Step); i >= 0 && i < steps {
-				v[i] = p.F
-			}
-		}
-		return v
-	}
+	grid := func(s promql.Series) []float64 { return onGrid(s, start, c.Step, steps) }
 	errs := map[string][]float64{}
 	for _, s := range rn.Matrix() {
 		errs[s.Metric.Get(c.ServiceLabel)] = grid(s)
@@ -308,16 +297,7 @@ func (a *Analyzer) resources(ctx context.Context, onset, now time.Time, res *Res
 				entities[name] = e
 				names = append(names, name)
 			}
-			v := make([]float64, steps)
-			for i := range v {
-				v[i] = math.NaN()
-			}
-			for _, p := range s.Floats {
-				if i := int(time.UnixMilli(p.T).Sub(start) / c.Step); i >= 0 && i < steps {
-					v[i] = p.F
-				}
-			}
-			e.Signals[signal] = v
+			e.Signals[signal] = onGrid(s, start, c.Step, steps)
 		}
 	}
 	slices.Sort(names)
@@ -432,6 +412,20 @@ func (a *Analyzer) values(ctx context.Context, q string, from, to time.Time) []f
 		return nil
 	}
 	v, _ := points(r.Matrix()[0])
+	return v
+}
+
+// onGrid places a series' points on a grid of n steps from start, NaN where there is none.
+func onGrid(s promql.Series, start time.Time, step time.Duration, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = math.NaN()
+	}
+	for _, p := range s.Floats {
+		if i := int(time.UnixMilli(p.T).Sub(start) / step); i >= 0 && i < n {
+			v[i] = p.F
+		}
+	}
 	return v
 }
 

@@ -76,74 +76,84 @@ func nextField(b []byte) (field, []byte, error) {
 
 var errUnusual = errors.New("unusual encoding")
 
+// fields calls fn for each field of a message, stopping at the first error.
+func fields(b []byte, fn func(f field) error) error {
+	for len(b) > 0 {
+		f, next, err := nextField(b)
+		if err != nil {
+			return err
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+		b = next
+	}
+	return nil
+}
+
+// messages calls fn for each field numbered num, which must hold a message.
+func messages(b []byte, num protowire.Number, fn func(f field) error) error {
+	return fields(b, func(f field) error {
+		if f.num != num {
+			return nil
+		}
+		if f.typ != protowire.BytesType {
+			return errUnusual
+		}
+		return fn(f)
+	})
+}
+
 // walk reads a request into the plan: gauge and cumulative-sum points into points, every other
 // metric into rest.
 func (p *fastPlan) walk(body []byte) error {
 	p.keys, p.resources, p.points, p.rest = p.keys[:0], p.resources[:0], p.points[:0], p.rest[:0]
 	var rmIndex int32
-	for b := body; len(b) > 0; {
-		f, next, err := nextField(b)
-		if err != nil {
-			return err
-		}
-		b = next
-		if f.num != fieldResourceMetrics {
-			continue
-		}
-		if f.typ != protowire.BytesType {
-			return errUnusual
-		}
-		if err := p.walkResource(f.data, rmIndex); err != nil {
-			return err
-		}
+	return messages(body, fieldResourceMetrics, func(f field) error {
+		err := p.walkResource(f.data, rmIndex)
 		rmIndex++
-	}
-	return nil
+		return err
+	})
+}
+
+// single finds a message's one field numbered num (a repeated message field merges: that is left
+// to the decoder) and its schema URL.
+func single(b []byte, num protowire.Number) (one, schema field, err error) {
+	err = fields(b, func(f field) error {
+		switch f.num {
+		case num:
+			if one.raw != nil || f.typ != protowire.BytesType {
+				return errUnusual
+			}
+			one = f
+		case fieldSchemaURL:
+			schema = f
+		}
+		return nil
+	})
+	return one, schema, err
 }
 
 func (p *fastPlan) walkResource(b []byte, rmIndex int32) error {
-	var resource, schema field
-	var scopes int
-	for rest := b; len(rest) > 0; {
-		f, next, err := nextField(rest)
-		if err != nil {
-			return err
-		}
-		rest = next
-		switch f.num {
-		case fieldResource:
-			if resource.raw != nil || f.typ != protowire.BytesType {
-				return errUnusual // a repeated message field merges: leave that to the decoder
-			}
-			resource = f
-		case fieldSchemaURL:
-			schema = f
-		case fieldScopeMetrics:
-			scopes++
-		}
+	resource, schema, err := single(b, fieldResource)
+	if err != nil {
+		return err
 	}
 	r := fastResource{key: p.addKey(resource.data, schema.raw), rm: rmIndex, earliest: math.MaxUint64}
 	res := len(p.resources)
 	var restScopes []byte
 	var smIndex int32
-	for rest := b; len(rest) > 0; {
-		f, next, _ := nextField(rest)
-		rest = next
-		if f.num != fieldScopeMetrics {
-			continue
-		}
-		if f.typ != protowire.BytesType {
-			return errUnusual
-		}
+	err = messages(b, fieldScopeMetrics, func(f field) error {
 		left, err := p.walkScope(f.data, &r, res, rmIndex, smIndex)
-		if err != nil {
-			return err
-		}
 		if left != nil {
 			restScopes = protowire.AppendTag(restScopes, fieldScopeMetrics, protowire.BytesType)
 			restScopes = protowire.AppendBytes(restScopes, left)
 		}
 		smIndex++
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	p.resources = append(p.resources, r)
 	if restScopes != nil {
@@ -159,46 +169,22 @@ func (p *fastPlan) walkResource(b []byte, rmIndex int32) error {
 // walkScope reads one ScopeMetrics and returns the encoding of what is left of it for the
 // translator (nil if nothing).
 func (p *fastPlan) walkScope(b []byte, r *fastResource, res int, rmIndex, smIndex int32) ([]byte, error) {
-	var scope, schema field
-	for rest := b; len(rest) > 0; {
-		f, next, err := nextField(rest)
-		if err != nil {
-			return nil, err
-		}
-		rest = next
-		switch f.num {
-		case fieldScope:
-			if scope.raw != nil || f.typ != protowire.BytesType {
-				return nil, errUnusual
-			}
-			scope = f
-		case fieldSchemaURL:
-			schema = f
-		}
+	scope, schema, err := single(b, fieldScope)
+	if err != nil {
+		return nil, err
 	}
-	var left []byte
+	var left, header []byte
 	var mIndex int32
-	var header []byte
-	for rest := b; len(rest) > 0; {
-		f, next, _ := nextField(rest)
-		rest = next
-		if f.num != fieldMetrics {
-			continue
-		}
-		if f.typ != protowire.BytesType {
-			return nil, errUnusual
-		}
+	err = messages(b, fieldMetrics, func(f field) error {
 		fast, err := p.walkMetric(f.data, r, res, [2]field{scope, schema}, &header, [3]int32{rmIndex, smIndex, mIndex})
-		if err != nil {
-			return nil, err
-		}
 		if !fast {
 			left = append(left, f.raw...)
 		}
 		mIndex++
-	}
-	if left == nil {
-		return nil, nil
+		return err
+	})
+	if err != nil || left == nil {
+		return nil, err
 	}
 	out := append([]byte(nil), scope.raw...)
 	out = append(out, schema.raw...)
