@@ -207,4 +207,25 @@ func TestBrowserDeclareThenSeeLiveUpdates(t *testing.T) {
 	if err := steps(t, ctx, chromedp.Click(css("#catchup button")), chromedp.WaitNotPresent(css("#catchup"))); err != nil {
 		t.Fatalf("mark as read: %v", err)
 	}
+
+	// A finding appears live in the card's findings, with its undoing action and its evidence's
+	// query.
+	code, raw = e.do("POST", "/api/incidents/"+id+"/events", auth.Responder, map[string]any{"type": "finding.posted", "payload": map[string]any{
+		"kind": "change", "key": "change:deploy-search-2.4", "title": "Candidate cause: deploy of search 2.4, 6 min before the onset",
+		"score": 1.2, "confidence": 0.7, "action": "roll search back to 2.3",
+		"evidence": []map[string]any{{"kind": "series", "summary": "search's CPU moved 14 spreads", "query": `sum(rate(process_cpu_seconds_total{job="search"}[5m]))`}},
+		"refutation": "rolling back leaves the errors as they were"}}, nil)
+	if code != 201 {
+		t.Fatalf("append finding: %d %s", code, raw)
+	}
+	if err := steps(t, ctx, chromedp.WaitVisible(css(`#state-card ul.findings li.finding-change`))); err != nil {
+		t.Fatalf("the finding did not appear: %v", err)
+	}
+	findings, _ := chromedp.Run(ctx, chromedp.TextContent(css("#state-card ul.findings")))
+	for _, want := range []string{"Candidate cause: deploy of search 2.4", "roll search back to 2.3", `process_cpu_seconds_total{job="search"}`} {
+		if !strings.Contains(findings, want) {
+			t.Errorf("findings lack %q: %q", want, findings)
+		}
+	}
+	screenshot(t, ctx, "findings")
 }
