@@ -213,7 +213,7 @@ func TestBrowserDeclareThenSeeLiveUpdates(t *testing.T) {
 	code, raw = e.do("POST", "/api/incidents/"+id+"/events", auth.Responder, map[string]any{"type": "finding.posted", "payload": map[string]any{
 		"kind": "change", "key": "change:deploy-search-2.4", "title": "Candidate cause: deploy of search 2.4, 6 min before the onset",
 		"score": 1.2, "confidence": 0.7, "action": "roll search back to 2.3",
-		"evidence": []map[string]any{{"kind": "series", "summary": "search's CPU moved 14 spreads", "query": `sum(rate(process_cpu_seconds_total{job="search"}[5m]))`}},
+		"evidence":   []map[string]any{{"kind": "series", "summary": "search's CPU moved 14 spreads", "query": `sum(rate(process_cpu_seconds_total{job="search"}[5m]))`}},
 		"refutation": "rolling back leaves the errors as they were"}}, nil)
 	if code != 201 {
 		t.Fatalf("append finding: %d %s", code, raw)
