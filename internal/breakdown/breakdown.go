@@ -157,9 +157,9 @@ func expectations(leaves []Leaf) ([]float64, float64) {
 	return expect, noise
 }
 
-// deviance is the Poisson deviance of observing o where e was expected: twice the log-likelihood
+// Deviance is the Poisson deviance of observing o where e was expected: twice the log-likelihood
 // ratio of "the rate changed" against "it did not".
-func deviance(o, e float64) float64 {
+func Deviance(o, e float64) float64 {
 	switch {
 	case e <= 0:
 		return 0 // no expectation: nothing to compare with
@@ -222,7 +222,7 @@ func bestElement(dims []string, leaves []Leaf, expect []float64, cuboids [][]int
 		if direction != 0 && (g.num-g.expect)*direction <= 0 {
 			continue
 		}
-		score := deviance(g.num, g.expect) / noise
+		score := Deviance(g.num, g.expect) / noise
 		if score < minScore || (found && score < best.Score) && bits.OnesCount64(k.cuboid) >= len(best.Element) {
 			continue
 		}
@@ -252,7 +252,7 @@ func wider(k groupKey, g *sums, groups map[groupKey]*sums, noise float64) bool {
 		// broken too. Enough expected counts outside the element to judge its factor suffice.
 		all := groups[groupKey{}]
 		restNum, restExpect := all.num-g.num, all.expect-g.expect
-		if restExpect < minExpected || g.expect <= 0 || deviance(restNum, restExpect) < minScore {
+		if restExpect < minExpected || g.expect <= 0 || Deviance(restNum, restExpect) < minScore {
 			return false
 		}
 		in, out := g.num/g.expect-1, restNum/restExpect-1
@@ -271,7 +271,7 @@ func wider(k groupKey, g *sums, groups map[groupKey]*sums, noise float64) bool {
 			continue
 		}
 		restNum, restExpect := p.num-g.num, p.expect-g.expect
-		if (restNum-restExpect)*(g.num-g.expect) > 0 && deviance(restNum, restExpect)/noise >= minScore {
+		if (restNum-restExpect)*(g.num-g.expect) > 0 && Deviance(restNum, restExpect)/noise >= minScore {
 			return true
 		}
 	}

@@ -144,8 +144,8 @@ func TestDeviance(t *testing.T) {
 		{20, 10, 2 * (20*0.6931471805599453 - 10)},
 	}
 	for _, c := range cases {
-		if got := deviance(c.o, c.e); got-c.want > 1e-9 || c.want-got > 1e-9 {
-			t.Errorf("deviance(%v, %v) = %v, want %v", c.o, c.e, got, c.want)
+		if got := Deviance(c.o, c.e); got-c.want > 1e-9 || c.want-got > 1e-9 {
+			t.Errorf("Deviance(%v, %v) = %v, want %v", c.o, c.e, got, c.want)
 		}
 	}
 }

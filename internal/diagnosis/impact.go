@@ -73,7 +73,7 @@ func Impact(c Cohorts) ([]JourneyImpact, []incident.Finding) {
 		s.Ratio, s.Base = s.Errors/s.Requests, b[0]/b[1]
 		expect := s.Requests * s.Base
 		s.Excess = s.Errors - expect
-		s.Deviation = poissonDeviance(s.Errors, expect)
+		s.Deviation = breakdown.Deviance(s.Errors, expect)
 		if s.Deviation >= minDeviance && s.Ratio > 2*s.Base && s.Ratio-s.Base > 0.001 {
 			degraded = append(degraded, *s)
 		}
@@ -165,16 +165,6 @@ func notExamined(i int, dims []string) []string {
 		return nil
 	}
 	return []string{fmt.Sprintf("combinations of more than %d of the labels %s", breakdown.DefaultConfig.MaxLabels, strings.Join(dims, ", "))}
-}
-
-func poissonDeviance(o, e float64) float64 {
-	switch {
-	case e <= 0:
-		return 0
-	case o <= 0:
-		return 2 * e
-	}
-	return 2 * (o*math.Log(o/e) - (o - e))
 }
 
 // significance maps a chi-square statistic with one degree of freedom to 1 - p.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,7 +109,7 @@ func parseMetricsCSV(r io.Reader) ([]string, [][]float64, error) {
 		row := make([]float64, len(rec)-1)
 		for i, cell := range rec[1:] {
 			if cell == "" {
-				row[i] = nan
+				row[i] = math.NaN()
 				continue
 			}
 			if row[i], err = strconv.ParseFloat(cell, 64); err != nil {
@@ -118,8 +120,6 @@ func parseMetricsCSV(r io.Reader) ([]string, [][]float64, error) {
 	}
 	return header[1:], rows, nil
 }
-
-var nan = func() float64 { var z float64; return z / z }()
 
 // column returns one column of the case.
 func (c RCACase) column(i int) []float64 {
@@ -190,7 +190,7 @@ func ScoreSockShop(cases []RCACase) (detected, truth, chance []RCAScores, onsetE
 		faults[c.Fault] = true
 	}
 	var errs []float64
-	for _, fault := range slices.Sorted(mapKeys(faults)) {
+	for _, fault := range slices.Sorted(maps.Keys(faults)) {
 		var d, t, ch [5]float64
 		n := 0
 		for _, c := range cases {
@@ -240,28 +240,17 @@ func rcaScores(fault string, n int, hits [5]float64) RCAScores {
 	return s
 }
 
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // RCAPeer is a published method's figures on the same cases.
 type RCAPeer struct {
-	Method         string
-	CPU, Mem       [3]float64 // AC@1, AC@3, Avg@5
-	GivenTrueOnset bool
+	Method   string
+	CPU, Mem [3]float64 // AC@1, AC@3, Avg@5
 }
 
 // SockShopPeers were measured on this kind of machine with RCAEval's implementations, given the
 // true fault time (../shared/datasets/README.md).
 var SockShopPeers = []RCAPeer{
-	{"BARO", [3]float64{.96, 1, .992}, [3]float64{.96, 1, .992}, true},
-	{"NSigma", [3]float64{.94, 1, .988}, [3]float64{.94, 1, .988}, true},
+	{"BARO", [3]float64{.96, 1, .992}, [3]float64{.96, 1, .992}},
+	{"NSigma", [3]float64{.94, 1, .988}, [3]float64{.94, 1, .988}},
 }
 
 // RCAReport is the result of `sextant eval rca` on Sock Shop.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -315,15 +316,13 @@ type captured struct {
 }
 
 func (c *capture) Append(_ storage.SeriesRef, ls labels.Labels, _, _ int64, _ float64, _ *histogram.Histogram, _ *histogram.FloatHistogram, opts storage.AOptions) (storage.SeriesRef, error) {
-	opts.MetricFamilyName = stringsClone(opts.MetricFamilyName) // only valid during the call
+	opts.MetricFamilyName = strings.Clone(opts.MetricFamilyName) // only valid during the call
 	opts.Exemplars = nil
 	c.appends = append(c.appends, captured{lset: ls.Copy(), opts: opts})
 	return 0, nil
 }
 func (c *capture) Commit() error   { return nil }
 func (c *capture) Rollback() error { return nil }
-
-func stringsClone(s string) string { return string(append([]byte(nil), s...)) }
 
 // learnResource translates a probe point under the resource to find its target_info series.
 func (m *metricsConverter) learnResource(ctx context.Context, rm pmetric.ResourceMetrics) (*resourceEntry, error) {

@@ -292,7 +292,7 @@ func (e *Embedded) samplesShard(ctx context.Context, matchers []*labels.Matcher,
 			if pts == nil {
 				pts = make([]promql.FPoint, 0, max(last, m.Chunk.NumSamples()))
 			}
-			if pts, err = decodeFloats(pts, []chunkSpan{{chunk: m.Chunk, minT: m.MinTime, maxT: m.MaxTime}}, mint, maxt, &it); err != nil {
+			if pts, err = decodeFloats(pts, m, mint, maxt, &it); err != nil {
 				return nil, nil, fmt.Errorf("decode chunk of %s: %w", s.Labels(), err)
 			}
 		}
@@ -390,31 +390,20 @@ func (e *Embedded) labelQuery(ctx context.Context, selectors []string, start, en
 	return ValuesResult{Answer: e.answer(ws), Values: slices.Compact(all)}, nil
 }
 
-// chunkSpan is a chunk with the time range its metadata gives.
-type chunkSpan struct {
-	chunk      chunkenc.Chunk
-	minT, maxT int64
-}
-
-// decodeFloats appends the float samples of chunks in (mint, maxt] to pts, as a PromQL range
-// selector would select them. Native histogram samples are not read here. Chunks wholly inside
-// the range skip the per-sample bounds check: that is most of them.
-func decodeFloats(pts []promql.FPoint, spans []chunkSpan, mint, maxt int64, it *chunkenc.Iterator) ([]promql.FPoint, error) {
-	for _, sp := range spans {
-		*it = sp.chunk.Iterator(*it)
-		inside := sp.minT > mint && sp.maxT <= maxt
-		for vt := (*it).Next(); vt != chunkenc.ValNone; vt = (*it).Next() {
-			if vt != chunkenc.ValFloat {
-				continue
-			}
-			t, v := (*it).At()
-			if inside || (t > mint && t <= maxt) {
-				pts = append(pts, promql.FPoint{T: t, F: v})
-			}
+// decodeFloats appends the float samples of one chunk (its metadata: m) in (mint, maxt] to pts,
+// as a PromQL range selector would select them. Native histogram samples are not read here. A
+// chunk wholly inside the range skips the per-sample bounds check: that is most of them.
+func decodeFloats(pts []promql.FPoint, m chunks.Meta, mint, maxt int64, it *chunkenc.Iterator) ([]promql.FPoint, error) {
+	*it = m.Chunk.Iterator(*it)
+	inside := m.MinTime > mint && m.MaxTime <= maxt
+	for vt := (*it).Next(); vt != chunkenc.ValNone; vt = (*it).Next() {
+		if vt != chunkenc.ValFloat {
+			continue
 		}
-		if err := (*it).Err(); err != nil {
-			return pts, err
+		t, v := (*it).At()
+		if inside || (t > mint && t <= maxt) {
+			pts = append(pts, promql.FPoint{T: t, F: v})
 		}
 	}
-	return pts, nil
+	return pts, (*it).Err()
 }
