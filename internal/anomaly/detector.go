@@ -28,25 +28,22 @@ var DefaultConfig = Config{Window: 1000, Recent: 6, Scale: 8, Refractory: 300}
 
 // Detector scores one series, sample by sample, from the past only.
 type Detector struct {
-	cfg    Config
-	ring   []float64 // the last Window samples; once full, next is the oldest
-	next   int
-	sorted []float64 // the same samples, sorted
-	recent []float64 // the last Recent samples
-	peak   float64   // the strongest recent score
-	since  int       // samples since the peak was set
-	past   []float64 // recent z-scores, sorted, for how unusual a z is for this series
-	pastQ  []float64 // the same in arrival order
-
-	madCache float64
-	madAge   int
-	dev      []float64 // scratch for the MAD
+	cfg      Config
+	ring     []float64 // the last Window samples; once full, next is the oldest
+	next     int
+	sorted   []float64 // the same samples, sorted
+	recent   []float64 // the last Recent samples
+	peak     float64   // the strongest recent score
+	since    int       // samples since the peak was set
+	past     []float64 // recent z-scores, sorted, for how unusual a z is for this series
+	pastQ    []float64 // the same in arrival order, a ring; once full, pastNext is the oldest
+	pastNext int
 
 	// Shapes: the series' values quantised in half units of its spread; three consecutive
 	// levels never seen together before are a new shape, whatever their size.
 	prevBin, prev2Bin int
-	pairs             map[[3]int]int // shapes seen, and how often
-	levels            [25]int        // samples seen at each level
+	shapes            []int32         // how often each shape was seen, indexed by shapeIndex
+	levels            [levelCount]int // samples seen at each level
 	seen              int
 }
 
@@ -56,8 +53,13 @@ const noveltyZ = 20.0
 // noveltyAfter is how many samples a series must have shown before a new shape counts.
 const noveltyAfter = 200
 
-// madEvery is how many samples the MAD is kept before it is worked out again.
-const madEvery = 32
+// levelCount is how many levels a value is quantised to: -12..12 half units of spread.
+const levelCount = 25
+
+// shapeIndex places three consecutive levels in the detector's table of shapes.
+func shapeIndex(a, b, c int) int {
+	return ((a+12)*levelCount+(b+12))*levelCount + (c + 12)
+}
 
 // NewDetector returns a detector with no history.
 func NewDetector(cfg Config) *Detector {
@@ -111,19 +113,14 @@ func (d *Detector) Add(v float64) float64 {
 	if len(d.sorted) >= min(d.cfg.Window, 30) {
 		n := len(d.sorted)
 		med := median(d.sorted)
-		// The MAD moves slowly; it is worked out again every madEvery samples.
-		if d.madAge == 0 || d.madAge >= madEvery {
-			d.madCache, d.madAge = d.mad(med), 0
-		}
-		d.madAge++
-		mad := d.madCache
+		mad := d.mad(med)
 		s := d.scale(med, mad)
 		spike := math.Abs(v-med) / s
 		level := 0.0
 		if len(d.recent) == d.cfg.Recent {
 			var buf [16]float64
 			rs := append(append(buf[:0], d.recent...), v)
-			sort.Float64s(rs)
+			insertionSort(rs)
 			level = math.Abs(median(rs)-med) / s * 1.5
 		}
 		// Outside the range ever seen counts more than inside it.
@@ -133,30 +130,31 @@ func (d *Detector) Add(v float64) float64 {
 		bin := int(math.Round((v - med) / s * 2))
 		bin = max(-12, min(12, bin))
 		novel := 0.0
-		if d.pairs == nil {
-			d.pairs = map[[3]int]int{}
+		if d.shapes == nil {
+			d.shapes = make([]int32, levelCount*levelCount*levelCount)
 		}
-		key := [3]int{d.prev2Bin, d.prevBin, bin}
+		key := shapeIndex(d.prev2Bin, d.prevBin, bin)
 		// A shape is new when these three levels never came together and the level itself is
 		// rare for the series (under 1% of samples): noise finds new combinations of common
 		// levels all the time.
-		if d.seen > noveltyAfter && d.pairs[key] == 0 && d.levels[bin+12]*100 < d.seen {
+		if d.seen > noveltyAfter && d.shapes[key] == 0 && d.levels[bin+12]*100 < d.seen {
 			novel = noveltyZ
 		}
 		d.levels[bin+12]++
-		d.pairs[key]++
+		d.shapes[key]++
 		d.seen++
 		d.prev2Bin, d.prevBin = d.prevBin, bin
 		z := max(spike, level, novel)
-		magnitude := 1 - 1/(1+math.Pow(z/d.cfg.Scale, 2))
+		zs := z / d.cfg.Scale
+		magnitude := 1 - 1/(1+zs*zs)
 		// How unusual is this z for this series? The share of recent z-scores below it: a
 		// noisy series' everyday deviations do not read as anomalies.
 		rank := 1.0
 		if len(d.past) > 0 {
-			rank = float64(sort.SearchFloat64s(d.past, z)) / float64(len(d.past))
+			rank = float64(below(d.past, z)) / float64(len(d.past))
 		}
 		d.remember(z)
-		score = magnitude * math.Pow(rank, 4)
+		score = magnitude * (rank * rank) * (rank * rank)
 	}
 	// One event, one alarm: while an alarm is recent, weaker scores are silenced.
 	out := score
@@ -175,46 +173,134 @@ func (d *Detector) Add(v float64) float64 {
 const pastZ = 2000
 
 func (d *Detector) remember(z float64) {
-	if len(d.pastQ) == pastZ {
-		old := d.pastQ[0]
-		d.pastQ = d.pastQ[1:]
-		i := sort.SearchFloat64s(d.past, old)
-		d.past = append(d.past[:i], d.past[i+1:]...)
+	if len(d.pastQ) < pastZ {
+		d.pastQ = append(d.pastQ, z)
+		d.past = insertSorted(d.past, z)
+		return
 	}
-	d.pastQ = append(d.pastQ, z)
-	i := sort.SearchFloat64s(d.past, z)
-	d.past = append(d.past, 0)
-	copy(d.past[i+1:], d.past[i:])
-	d.past[i] = z
+	old := d.pastQ[d.pastNext]
+	d.pastQ[d.pastNext] = z
+	d.pastNext = (d.pastNext + 1) % pastZ
+	replaceSorted(d.past, old, z)
 }
 
-// mad is the median absolute deviation of the window from med.
+// mad is the median absolute deviation of the window from its median med, read from the
+// sorted window without sorting anything: the deviations below and above the median are two
+// sorted runs, and the MAD is their middle, found by bisection.
 func (d *Detector) mad(med float64) float64 {
-	dev := d.dev[:0]
-	for _, x := range d.sorted {
-		dev = append(dev, math.Abs(x-med))
+	n := len(d.sorted)
+	if n%2 == 1 {
+		return kthDeviation(d.sorted, med, n/2)
 	}
-	d.dev = dev
-	sort.Float64s(dev)
-	return median(dev)
+	return (kthDeviation(d.sorted, med, n/2-1) + kthDeviation(d.sorted, med, n/2)) / 2
+}
+
+// kthDeviation is the k-th smallest (from 0) of |x - med| over sorted.
+func kthDeviation(sorted []float64, med float64, k int) float64 {
+	p := below(sorted, med)
+	a, b := p, len(sorted)-p
+	// The deviations of the values below med, nearest first, and of the others.
+	lower := func(i int) float64 {
+		if i < 0 {
+			return math.Inf(-1)
+		}
+		if i >= a {
+			return math.Inf(1)
+		}
+		return med - sorted[p-1-i]
+	}
+	upper := func(j int) float64 {
+		if j < 0 {
+			return math.Inf(-1)
+		}
+		if j >= b {
+			return math.Inf(1)
+		}
+		return sorted[p+j] - med
+	}
+	// Take i of the k+1 smallest from below and the rest from above: the smallest i at which
+	// the next one below is no smaller than the last one taken from above.
+	lo, hi := max(0, k+1-b), min(k+1, a)
+	for lo < hi {
+		i := int(uint(lo+hi) >> 1)
+		if lower(i) >= upper(k-i) {
+			hi = i
+		} else {
+			lo = i + 1
+		}
+	}
+	return max(lower(lo-1), upper(k-lo))
 }
 
 func (d *Detector) learn(v float64) {
 	if len(d.ring) < d.cfg.Window {
 		d.ring = append(d.ring, v)
+		d.sorted = insertSorted(d.sorted, v)
 	} else {
 		old := d.ring[d.next]
 		d.ring[d.next] = v
 		d.next = (d.next + 1) % d.cfg.Window
-		i := sort.SearchFloat64s(d.sorted, old)
-		d.sorted = append(d.sorted[:i], d.sorted[i+1:]...)
+		replaceSorted(d.sorted, old, v)
 	}
-	i := sort.SearchFloat64s(d.sorted, v)
-	d.sorted = append(d.sorted, 0)
-	copy(d.sorted[i+1:], d.sorted[i:])
-	d.sorted[i] = v
-	d.recent = append(d.recent, v)
-	if len(d.recent) > d.cfg.Recent {
-		d.recent = d.recent[1:]
+	if len(d.recent) == d.cfg.Recent {
+		copy(d.recent, d.recent[1:])
+		d.recent[len(d.recent)-1] = v
+	} else {
+		d.recent = append(d.recent, v)
+	}
+}
+
+// insertionSort sorts a handful of values faster than a general sort.
+func insertionSort(s []float64) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// below is how many values of sorted are less than v.
+func below(sorted []float64, v float64) int {
+	// Without branches to mispredict: halve the range, moving its base past values below v.
+	n := len(sorted)
+	if n == 0 {
+		return 0
+	}
+	base := 0
+	for n > 1 {
+		half := n / 2
+		if sorted[base+half-1] < v {
+			base += half
+		}
+		n -= half
+	}
+	if sorted[base] < v {
+		base++
+	}
+	return base
+}
+
+func insertSorted(sorted []float64, v float64) []float64 {
+	i := below(sorted, v)
+	sorted = append(sorted, 0)
+	copy(sorted[i+1:], sorted[i:])
+	sorted[i] = v
+	return sorted
+}
+
+// replaceSorted swaps one copy of old in sorted for v, moving only the values between the two
+// places: a window that slides over a steady series moves little.
+func replaceSorted(sorted []float64, old, v float64) {
+	i := below(sorted, old)
+	j := below(sorted, v)
+	switch {
+	case j > i+1:
+		copy(sorted[i:j-1], sorted[i+1:j])
+		sorted[j-1] = v
+	case j < i:
+		copy(sorted[j+1:i+1], sorted[j:i])
+		sorted[j] = v
+	default:
+		sorted[i] = v
 	}
 }

@@ -2,6 +2,9 @@ package anomaly
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
 	"testing"
 )
 
@@ -72,5 +75,60 @@ func TestDetectorOnAFlatLine(t *testing.T) {
 	}
 	if s := d.Add(8); s < 0.5 {
 		t.Fatalf("the first change after a flat line scored %v", s)
+	}
+}
+
+func TestKthDeviationMatchesSorting(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for trial := range 2000 {
+		n := 1 + rnd.IntN(40)
+		values := make([]float64, n)
+		for i := range values {
+			values[i] = float64(rnd.IntN(12)) // ties on purpose
+			if trial%2 == 0 {
+				values[i] = rnd.NormFloat64()
+			}
+		}
+		sorted := slices.Sorted(slices.Values(values))
+		med := median(sorted)
+		if trial%3 == 0 {
+			med = sorted[rnd.IntN(n)] + rnd.Float64() - 0.5 // any centre, not only the median
+		}
+		dev := make([]float64, n)
+		for i, v := range sorted {
+			dev[i] = math.Abs(v - med)
+		}
+		slices.Sort(dev)
+		for k := range n {
+			if got := kthDeviation(sorted, med, k); got != dev[k] {
+				t.Fatalf("%v around %v: deviation %d is %v, want %v", sorted, med, k, got, dev[k])
+			}
+		}
+	}
+}
+
+// The sorted window is kept by replacing one value with another in place; it must stay the
+// sorted copy of the ring, ties and all.
+func TestReplaceSortedKeepsTheWindowSorted(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	var ring, sorted []float64
+	for step := range 5000 {
+		v := float64(rnd.IntN(20))
+		if len(ring) < 50 {
+			ring = append(ring, v)
+			sorted = insertSorted(sorted, v)
+		} else {
+			old := ring[step%50]
+			ring[step%50] = v
+			replaceSorted(sorted, old, v)
+		}
+		want := slices.Sorted(slices.Values(ring))
+		if !slices.Equal(sorted, want) {
+			t.Fatalf("step %d: %v, want %v", step, sorted, want)
+		}
+		probe := float64(rnd.IntN(22)) - 0.5*float64(rnd.IntN(2))
+		if got, want := below(sorted, probe), sort.SearchFloat64s(sorted, probe); got != want {
+			t.Fatalf("below(%v, %v) = %d, want %d", sorted, probe, got, want)
+		}
 	}
 }
