@@ -90,7 +90,7 @@ func gluedVariable(t string) bool {
 // constantVariable reports whether a word is one the conventions count as a variable: a
 // boolean, null, root or admin, in any case.
 func constantVariable(s string) bool {
-	if len(s) < 4 || len(s) > 5 {
+	if len(s) < 4 || len(s) > 5 || strings.IndexByte("tTfFnNrRaA", s[0]) < 0 {
 		return false
 	}
 	for _, w := range [...]string{"true", "false", "null", "root", "admin"} {

@@ -1,6 +1,7 @@
 package logparse
 
 import (
+	"hash/maphash"
 	"strings"
 	"time"
 )
@@ -145,6 +146,8 @@ type Parser struct {
 	// seen remembers which template each masked token sequence went to: the same sequence goes
 	// there again without a scan of its leaf (templates only generalise, so it still fits).
 	seen map[uint64]*Template
+	// wrapped holds the wildcards wrapped in brackets or punctuation met so far.
+	wrapped map[uint64]string
 }
 
 // maxSeen bounds the memory of masked sequences; it starts over when full.
@@ -193,7 +196,7 @@ func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
 	var best *Template
 	bestSim, bestConst := -1.0, -1
 	for _, t := range leaf {
-		sim, constants := similarity(t.Tokens, tokens)
+		sim, constants := similarity(t.Tokens, tokens, max(bestSim, p.cfg.Similarity))
 		if sim > bestSim || (sim == bestSim && constants > bestConst) {
 			best, bestSim, bestConst = t, sim, constants
 		}
@@ -218,6 +221,7 @@ func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
 			}
 		}
 	}
+	p.seen[h] = best
 	best.Count++
 	if at.After(best.Last) {
 		best.Last = at
@@ -225,16 +229,14 @@ func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
 	return best, tokens
 }
 
-// sequenceHash is FNV-1a over a token sequence, tokens separated by a zero byte.
+// sequenceSeed keys the hashes of token sequences; they never leave the process.
+var sequenceSeed = maphash.MakeSeed()
+
+// sequenceHash hashes a token sequence, token by token: a collision is caught by fits.
 func sequenceHash(tokens []string) uint64 {
-	h := uint64(14695981039346656037)
+	h := uint64(len(tokens))
 	for _, t := range tokens {
-		for i := 0; i < len(t); i++ {
-			h ^= uint64(t[i])
-			h *= 1099511628211
-		}
-		h ^= 0
-		h *= 1099511628211
+		h = (h ^ maphash.String(sequenceSeed, t)) * 1099511628211
 	}
 	return h
 }
@@ -253,11 +255,13 @@ func fits(tmpl, tokens []string) bool {
 }
 
 // similarity is the share of a template's tokens that a line's tokens equal (a wildcard in the
-// template matches anything but counts as half), and how many constant tokens matched.
-func similarity(tmpl, tokens []string) (float64, int) {
+// template matches anything but counts as half), and how many constant tokens matched. It gives
+// up, returning -1, as soon as the share can no longer reach floor.
+func similarity(tmpl, tokens []string, floor float64) (float64, int) {
 	if len(tmpl) == 0 {
 		return 1, 0
 	}
+	n := float64(len(tmpl))
 	score, constants := 0.0, 0
 	for i, t := range tmpl {
 		switch {
@@ -266,9 +270,13 @@ func similarity(tmpl, tokens []string) (float64, int) {
 		case t == tokens[i]:
 			score++
 			constants++
+		default:
+			if (score+float64(len(tmpl)-i-1))/n < floor {
+				return -1, 0
+			}
 		}
 	}
-	return score / float64(len(tmpl)), constants
+	return score / n, constants
 }
 
 // Byte classes for the tokenizer: a table is faster than comparisons for every byte.
@@ -276,20 +284,41 @@ const (
 	classSpace   = 1 << iota // separates tokens
 	classSuspect             // a digit or a slash: the token may hold a variable
 	classDelim               // separates the parts of a token
+	classOpen                // opens a bracket or a quote, kept outside a variable
+	classClose               // closes one, or trailing punctuation, kept outside a variable
+	classDigit               // a decimal digit
+	classWordy               // none of the above, nor '=': a letter, an underscore, a star…
+	classEquals              // '=', of key=value
+	classHexLetter           // a to f, either case
 )
 
-var byteClass = func() (t [256]uint8) {
+var byteClass = func() (t [256]uint16) {
 	for _, c := range " \t\n\r\v\f" {
 		t[c] |= classSpace
 	}
 	for c := '0'; c <= '9'; c++ {
-		t[c] |= classSuspect
+		t[c] |= classSuspect | classDigit
 	}
 	t['/'] |= classSuspect
 	for c := range 256 {
 		if tokenDelimiter(byte(c)) {
 			t[c] |= classDelim
 		}
+	}
+	for _, c := range "([{\"'" {
+		t[c] |= classOpen
+	}
+	for _, c := range ")]}\"',;:" {
+		t[c] |= classClose
+	}
+	for c := range 256 {
+		if t[c] == 0 && c != '/' && c != '=' {
+			t[c] = classWordy
+		}
+	}
+	t['='] |= classEquals
+	for _, c := range "abcdefABCDEF" {
+		t[c] |= classHexLetter
 	}
 	return t
 }()
@@ -298,29 +327,34 @@ var byteClass = func() (t [256]uint8) {
 // digit or a slash is a word and is kept as it is, without a second look.
 func (p *Parser) tokens(line string) []string {
 	out := p.scratch[:0]
-	start, suspect := -1, false
-	for i := 0; i < len(line); i++ {
-		cl := byteClass[line[i]]
-		if cl&classSpace != 0 {
-			if start >= 0 {
-				tok := line[start:i]
-				if suspect {
-					tok = maskToken(tok)
-				}
-				out = append(out, tok)
-				start = -1
+	i, n := 0, len(line)
+	for {
+		for i < n && byteClass[line[i]]&classSpace != 0 {
+			i++
+		}
+		if i == n {
+			break
+		}
+		start := i
+		var classes uint16
+		for i < n {
+			cl := byteClass[line[i]]
+			if cl&classSpace != 0 {
+				break
 			}
-			continue
+			classes |= cl
+			i++
 		}
-		if start < 0 {
-			start, suspect = i, false
-		}
-		suspect = suspect || cl&classSuspect != 0
-	}
-	if start >= 0 {
-		tok := line[start:]
-		if suspect {
-			tok = maskToken(tok)
+		tok := line[start:i]
+		switch {
+		case classes&classSuspect == 0:
+		case classes&(classDigit|classWordy|classEquals) == classDigit && unwrapped(tok):
+			// Only digits between delimiters ("2015-10-18", "18:01:47,978"), no key=value, not
+			// wrapped in brackets: the wildcard whole, as maskToken would find, without its
+			// second look.
+			tok = Wildcard
+		default:
+			tok = p.maskToken(tok, classes&classEquals != 0)
 		}
 		out = append(out, tok)
 	}
@@ -328,28 +362,29 @@ func (p *Parser) tokens(line string) []string {
 	return out
 }
 
-// maskToken replaces a token that holds a variable (a number, an address, a path, a hex
-// string, an id) by the wildcard; key=value keeps its key.
-func maskToken(tok string) string {
+func (p *Parser) maskToken(tok string, keyValue bool) string {
 	// Brackets, quotes and trailing punctuation stay outside the variable: "[<*>]", "<*>,".
 	lead, trail := 0, len(tok)
-	for lead < trail && strings.IndexByte("([{\"'", tok[lead]) >= 0 {
+	for lead < trail && byteClass[tok[lead]]&classOpen != 0 {
 		lead++
 	}
-	for trail > lead && strings.IndexByte(")]}\"',;:", tok[trail-1]) >= 0 {
+	for trail > lead && byteClass[tok[trail-1]]&classClose != 0 {
 		trail--
 	}
 	if lead > 0 || trail < len(tok) {
-		inner := maskCore(tok[lead:trail])
+		inner := maskCore(tok[lead:trail], keyValue)
 		if inner == tok[lead:trail] {
 			return tok
 		}
+		if inner == Wildcard {
+			return p.wrappedWildcard(tok[:lead], tok[trail:])
+		}
 		return tok[:lead] + inner + tok[trail:]
 	}
-	return maskCore(tok)
+	return maskCore(tok, keyValue)
 }
 
-func maskCore(tok string) string {
+func maskCore(tok string, keyValue bool) string {
 	if isPath(tok) {
 		return Wildcard
 	}
@@ -370,13 +405,13 @@ func maskCore(tok string) string {
 	}
 	// A word glued to a variable is a variable ("blk_<*>", "host.example:<*>"), unless it is
 	// key=value, whose key is worth keeping.
-	if strings.IndexByte(tok, '=') < 0 {
+	if !keyValue {
 		return Wildcard
 	}
 	b := make([]byte, 0, len(tok)+8)
 	start = 0
 	for i := 0; i <= len(tok); i++ {
-		if i == len(tok) || tokenDelimiter(tok[i]) || tok[i] == '/' {
+		if i == len(tok) || byteClass[tok[i]]&classDelim != 0 || tok[i] == '/' {
 			if sub := tok[start:i]; i > start && variableSub(sub) {
 				if !(len(b) >= len(Wildcard) && string(b[len(b)-len(Wildcard):]) == Wildcard) {
 					b = append(b, Wildcard...)
@@ -393,17 +428,45 @@ func maskCore(tok string) string {
 	return string(b)
 }
 
+// unwrapped reports whether a token is not wrapped in brackets or punctuation.
+func unwrapped(tok string) bool {
+	return byteClass[tok[0]]&classOpen == 0 && byteClass[tok[len(tok)-1]]&classClose == 0
+}
+
+// wrappedWildcard is the wildcard between a prefix and a suffix of brackets and punctuation
+// ("[<*>]", "<*>,"), built once per parser for each short pair instead of once per token.
+func (p *Parser) wrappedWildcard(prefix, suffix string) string {
+	if len(prefix)+len(suffix) > 7 {
+		return prefix + Wildcard + suffix
+	}
+	key := uint64(len(prefix))
+	for i := 0; i < len(prefix); i++ {
+		key = key<<8 | uint64(prefix[i])
+	}
+	for i := 0; i < len(suffix); i++ {
+		key = key<<8 | uint64(suffix[i])
+	}
+	w, ok := p.wrapped[key]
+	if !ok {
+		if p.wrapped == nil {
+			p.wrapped = map[uint64]string{}
+		}
+		w = prefix + Wildcard + suffix
+		p.wrapped[key] = w
+	}
+	return w
+}
+
 // variableSub reports whether a piece of a token between delimiters is a variable: digits; hex
 // of at least four characters with a digit in it; or mostly digits ("blk_3886504906").
 func variableSub(s string) bool {
 	digits, hex := 0, 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
+		cl := byteClass[s[i]]
+		if cl&classDigit != 0 {
 			digits++
-			hex++
-		case c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F':
+		}
+		if cl&(classDigit|classHexLetter) != 0 {
 			hex++
 		}
 	}
