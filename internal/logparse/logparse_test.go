@@ -66,6 +66,14 @@ func TestParserOnTrickyLines(t *testing.T) {
 		{"hex ids and addresses are variables",
 			[]string{"free 0x7f3a9c00 at 192.168.1.20:8080 ok", "free 0x1b2c3d4e at 10.1.1.1:22 ok"},
 			[]string{"free <*> at <*> ok", "free <*> at <*> ok"}},
+		{"a quantity written in several tokens is one variable",
+			[]string{"conn close, 0 bytes sent, lifetime 00:01", "conn close, 1190 bytes (1.16 KB) sent, lifetime <1 sec",
+				"conn close, 18846 bytes (18.4 KB) sent, lifetime 02:10:01"},
+			[]string{"conn close, <*> bytes sent, lifetime <*>", "conn close, <*> bytes sent, lifetime <*>",
+				"conn close, <*> bytes sent, lifetime <*>"}},
+		{"a bracketed word or a bound without a unit stays",
+			[]string{"retry (3 attempts) left <5 tries", "retry (4 attempts) left <2 tries"},
+			[]string{"retry (<*> attempts) left <*> tries", "retry (<*> attempts) left <*> tries"}},
 	}
 	for _, c := range cases {
 		got := parse(c.lines...)
@@ -101,4 +109,18 @@ func FuzzParser(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A masked token sequence seen before goes straight to the template it went to, and a line that
+// masks to the same sequence gets the same template.
+func TestParserRemembersMaskedSequences(t *testing.T) {
+	p := New(DefaultConfig)
+	first := p.Add("2015-10-18 18:01:47,978 INFO [main] started job 17 on host-3", time.Time{})
+	if len(p.seen) != 1 {
+		t.Fatalf("%d sequences remembered after one line, want 1", len(p.seen))
+	}
+	again := p.Add("2016-01-02 07:00:00,001 INFO [main] started job 2040 on host-9", time.Time{})
+	if again != first || first.Count != 2 || len(p.seen) != 1 {
+		t.Fatalf("the same masked sequence: template %d then %d (count %d), %d remembered", first.ID, again.ID, first.Count, len(p.seen))
+	}
 }

@@ -148,6 +148,8 @@ type Parser struct {
 	seen map[uint64]*Template
 	// wrapped holds the wildcards wrapped in brackets or punctuation met so far.
 	wrapped map[uint64]string
+	// quantities is scratch for the tokens that may begin a quantity of several tokens.
+	quantities []int
 }
 
 // maxSeen bounds the memory of masked sequences; it starts over when full.
@@ -354,12 +356,78 @@ func (p *Parser) tokens(line string) []string {
 			// second look.
 			tok = Wildcard
 		default:
+			raw := tok
 			tok = p.maskToken(tok, classes&classEquals != 0)
+			if classes&classDigit != 0 && quantityStart(raw, tok) {
+				p.quantities = append(p.quantities, len(out))
+			}
 		}
 		out = append(out, tok)
 	}
+	if len(p.quantities) > 0 {
+		out = joinQuantities(out, p.quantities)
+		p.quantities = p.quantities[:0]
+	}
 	p.scratch = out
 	return out
+}
+
+// quantityStart reports whether a masked token may begin a quantity written in more than one
+// token: a bound ("<1" of "<1 sec") or a bracketed restatement ("(1.16" of "(1.16 KB)").
+func quantityStart(raw, masked string) bool {
+	switch raw[0] {
+	case '<', '>', '~':
+		return masked == Wildcard
+	case '(':
+		return masked == "("+Wildcard
+	}
+	return false
+}
+
+// joinQuantities makes one variable of a quantity that takes several tokens, so that a line
+// keeps its shape whichever way the value was written: a bound with its unit ("lifetime <1
+// sec" like "lifetime 00:01"), and a value restated in brackets after a value ("1190 bytes
+// (1.16 KB) sent" like "0 bytes sent"). at lists the tokens quantityStart marked, in order.
+func joinQuantities(tokens []string, at []int) []string {
+	for k := len(at) - 1; k >= 0; k-- {
+		i := at[k]
+		if i+1 >= len(tokens) {
+			continue
+		}
+		next := tokens[i+1]
+		if tokens[i] == Wildcard {
+			if isUnit(next) {
+				tokens = append(tokens[:i+1], tokens[i+2:]...)
+			}
+			continue
+		}
+		if i > 0 && strings.HasSuffix(next, ")") && isUnit(next[:len(next)-1]) &&
+			(tokens[i-1] == Wildcard || isUnit(tokens[i-1])) {
+			tokens = append(tokens[:i], tokens[i+2:]...)
+		}
+	}
+	return tokens
+}
+
+// units are the units of time and size a quantity is written with.
+var units = map[string]bool{"b": true, "byte": true, "bytes": true, "kb": true, "mb": true, "gb": true, "tb": true,
+	"kib": true, "mib": true, "gib": true, "ns": true, "us": true, "ms": true, "s": true, "sec": true, "secs": true,
+	"second": true, "seconds": true, "min": true, "mins": true, "minute": true, "minutes": true, "h": true,
+	"hour": true, "hours": true}
+
+func isUnit(tok string) bool {
+	if len(tok) > len("minutes") {
+		return false
+	}
+	var buf [8]byte
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return units[string(buf[:len(tok)])]
 }
 
 func (p *Parser) maskToken(tok string, keyValue bool) string {
