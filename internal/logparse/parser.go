@@ -283,15 +283,15 @@ func similarity(tmpl, tokens []string, floor float64) (float64, int) {
 
 // Byte classes for the tokenizer: a table is faster than comparisons for every byte.
 const (
-	classSpace   = 1 << iota // separates tokens
-	classSuspect             // a digit or a slash: the token may hold a variable
-	classDelim               // separates the parts of a token
-	classOpen                // opens a bracket or a quote, kept outside a variable
-	classClose               // closes one, or trailing punctuation, kept outside a variable
-	classDigit               // a decimal digit
-	classWordy               // none of the above, nor '=': a letter, an underscore, a star…
-	classEquals              // '=', of key=value
-	classHexLetter           // a to f, either case
+	classSpace     = 1 << iota // separates tokens
+	classSuspect               // a digit or a slash: the token may hold a variable
+	classDelim                 // separates the parts of a token
+	classOpen                  // opens a bracket or a quote, kept outside a variable
+	classClose                 // closes one, or trailing punctuation, kept outside a variable
+	classDigit                 // a decimal digit
+	classWordy                 // none of the above, nor '=': a letter, an underscore, a star…
+	classEquals                // '=', of key=value
+	classHexLetter             // a to f, either case
 )
 
 var byteClass = func() (t [256]uint16) {
