@@ -55,9 +55,17 @@ var evaluations = map[string]struct {
 		},
 	},
 	"rca": {
-		"sextant eval rca: rank the services of the Sock Shop fault injections by the shift of their own CPU and memory, with Sextant's detected onset and with the true fault time (AC@1, AC@3, Avg@5).",
-		"the Sock Shop 1 folder (<service>-<fault>/<n>/normal.csv and anomalous.csv)",
+		"sextant eval rca: on Sock Shop 1, rank the services of the fault injections by the shift of their own CPU and memory, with Sextant's detected onset and with the true fault time (AC@1, AC@3, Avg@5); on PetShop, localise each issue's root cause along the data set's call graph (top-1, top-3).",
+		"the Sock Shop 1 folder (<service>-<fault>/<n>/normal.csv and anomalous.csv) or the PetShop folder (<scenario>/graph.csv, noissue/, train/, test/)",
 		func(dir, command string) (report, error) {
+			if evaluation.IsPetshop(dir) {
+				scenarios, err := evaluation.ReadPetshop(dir)
+				if err != nil {
+					return nil, err
+				}
+				return evaluation.PetshopReport{Dataset: "petshop", Command: command, Scores: evaluation.ScorePetshop(scenarios),
+					Config: evaluation.PetshopConfig}, nil
+			}
 			cases, err := evaluation.ReadSockShop(dir)
 			if err != nil {
 				return nil, err

@@ -63,9 +63,9 @@ func relate(c changes.Change, ctx ChangeContext) relation {
 		return relation{0.4, "names no service"}
 	case len(ctx.Failing) > 0 && service == ctx.Failing[0]:
 		return relation{1, "is the first failing service"}
-	case graphed && ctx.Graph.reaches(ctx.Failing[0], service):
+	case graphed && ctx.Graph.Reaches(ctx.Failing[0], service):
 		return relation{0.7, "is a dependency of " + ctx.Failing[0] + ", the first failing service"}
-	case graphed && ctx.Graph.reaches(service, ctx.Failing[0]):
+	case graphed && ctx.Graph.Reaches(service, ctx.Failing[0]):
 		return relation{0.6, "calls " + ctx.Failing[0] + ", the first failing service"}
 	case slices.Contains(ctx.Failing, service):
 		return relation{0.8, "is one of the failing services"}

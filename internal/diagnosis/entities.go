@@ -69,8 +69,8 @@ func Anomalies(series []Series, onset time.Time) []Anomaly {
 // Graph is the service dependency graph: each caller's callees.
 type Graph map[string][]string
 
-// reaches reports whether from calls to, directly or through others.
-func (g Graph) reaches(from, to string) bool {
+// Reaches reports whether from calls to, directly or through others.
+func (g Graph) Reaches(from, to string) bool {
 	seen := map[string]bool{from: true}
 	queue := []string{from}
 	for len(queue) > 0 {
@@ -115,7 +115,7 @@ func Failing(anomalies []Anomaly, g Graph) (failing []Anomaly, tied []string) {
 			n := strings.TrimPrefix(a.Entity, "service:")
 			if !slices.ContainsFunc(peers, func(b Anomaly) bool {
 				m := strings.TrimPrefix(b.Entity, "service:")
-				return m != n && g.reaches(n, m)
+				return m != n && g.Reaches(n, m)
 			}) {
 				deepest = append(deepest, a)
 			}
@@ -148,9 +148,9 @@ func Causes(anomalies []Anomaly, g Graph) []incident.Finding {
 		n := strings.TrimPrefix(a.Entity, "service:")
 		how := "later"
 		switch {
-		case g.reaches(n, name):
+		case g.Reaches(n, name):
 			how = "calls it"
-		case g.reaches(name, n):
+		case g.Reaches(name, n):
 			how = "is called by it"
 		}
 		effects = append(effects, fmt.Sprintf("%s (%s, %s)", n, a.At.UTC().Format("15:04:05"), how))
