@@ -99,6 +99,12 @@ func TestCausesOrdersAndSaysWhenItCannot(t *testing.T) {
 	if f = Causes(tied, g); !strings.HasPrefix(f[0].Title, "First failure: db") {
 		t.Errorf("tied onsets with a graph: %s", f[0].Title)
 	}
+	// A dependency whose error ratio rose far less than its caller's does not explain it.
+	slight := []Anomaly{{Entity: "service:api", Signal: "error ratio", At: at(0), Lo: at(0), Hi: at(1), Before: 0.001, After: 0.6, Shift: 60},
+		{Entity: "service:db", Signal: "error ratio", At: at(0), Lo: at(0), Hi: at(0), Before: 0.001, After: 0.01, Shift: 9}}
+	if f = Causes(slight, g); !strings.HasPrefix(f[0].Title, "Inconclusive: api and db began") {
+		t.Errorf("a slight failure in a dependency: %s", f[0].Title)
+	}
 	f = Causes(tied, nil)
 	if !strings.HasPrefix(f[0].Title, "Inconclusive") || f[0].Confidence >= 0.5 {
 		t.Errorf("tied onsets without a graph: %s (confidence %.2f)", f[0].Title, f[0].Confidence)

@@ -110,12 +110,14 @@ func Failing(anomalies []Anomaly, g Graph) (failing []Anomaly, tied []string) {
 		}
 	}
 	if len(peers) > 1 && len(g) > 0 {
+		// The peers whose failure no failing dependency among them accounts for: a dependency
+		// whose error ratio rose far less (explainShare) does not explain its caller's.
 		var deepest []Anomaly
 		for _, a := range peers {
 			n := strings.TrimPrefix(a.Entity, "service:")
 			if !slices.ContainsFunc(peers, func(b Anomaly) bool {
 				m := strings.TrimPrefix(b.Entity, "service:")
-				return m != n && g.Reaches(n, m)
+				return m != n && b.After-b.Before >= explainShare*(a.After-a.Before) && g.Reaches(n, m)
 			}) {
 				deepest = append(deepest, a)
 			}
@@ -169,7 +171,11 @@ func Causes(anomalies []Anomaly, g Graph) []incident.Finding {
 			"entities that emit no error ratio (third parties, network links)"},
 	}
 	if len(tied) > 0 {
-		f.Title = "Inconclusive: " + name + " and " + strings.Join(tied, ", ") + " began failing within the same interval; the order cannot be told"
+		names := make([]string, len(tied))
+		for i, e := range tied {
+			names[i] = strings.TrimPrefix(e, "service:")
+		}
+		f.Title = "Inconclusive: " + name + " and " + strings.Join(names, ", ") + " began failing within the same interval; the order cannot be told"
 		f.Confidence = 0.2
 	}
 	if len(effects) > 0 {
