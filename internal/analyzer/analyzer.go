@@ -83,7 +83,7 @@ func (a *Analyzer) Run(ctx context.Context, declared, now time.Time) Result {
 	if err != nil {
 		res.NotExamined = append(res.NotExamined, "changes: "+err.Error())
 	}
-	shifts := a.shifts(ctx, cs, res.OnsetLatest, failing)
+	shifts := a.shifts(ctx, cs, res.OnsetLatest, failing, graph)
 	res.Findings = append(res.Findings, impactFindings...)
 	res.Findings = append(res.Findings, diagnosis.Causes(anomalies, graph)...)
 	res.Findings = append(res.Findings, a.resources(ctx, res.Onset, now, &res)...)
@@ -338,6 +338,7 @@ var shiftSignals = []struct {
 	{"open connections", `sum(net_open_connections{job=%q})`, false},
 	{"threads", `sum(go_threads{job=%q})`, true},
 	{"requests served", `sum(rate(http_server_requests_total{job=%q}[5m]))`, false},
+	{"TIME_WAIT sockets", `sum(tcp_time_wait_sockets{job=%q})`, false},
 }
 
 func boolRank(b bool) int {
@@ -354,7 +355,7 @@ func boolRank(b bool) int {
 // of the day before the change, so that a slow effect (a leak, a caller that grows) shows and
 // the daily cycle does not (only for the signals that do not follow the traffic). At most
 // maxShiftChanges changes: the failing services' first, then the newest.
-func (a *Analyzer) shifts(ctx context.Context, cs []changes.Change, onset time.Time, failing []string) map[string]diagnosis.ShiftEvidence {
+func (a *Analyzer) shifts(ctx context.Context, cs []changes.Change, onset time.Time, failing []string, g diagnosis.Graph) map[string]diagnosis.ShiftEvidence {
 	out := map[string]diagnosis.ShiftEvidence{}
 	// The failing services' changes first, then the newest (cs is newest first).
 	order := slices.Clone(cs)
@@ -368,10 +369,19 @@ func (a *Analyzer) shifts(ctx context.Context, cs []changes.Change, onset time.T
 		}
 		measured++
 		best := diagnosis.ShiftEvidence{}
+		var of string
 		consider := func(name, q string, before, after []float64) {
 			if z, ok := diagnosis.Shift(before, after); ok && (best.Signal == "" || z > best.Z) {
-				best = diagnosis.ShiftEvidence{Signal: name, Z: z, Query: q}
+				best = diagnosis.ShiftEvidence{Signal: name, Of: of, Z: z, Query: q}
 			}
+		}
+		// right is consider for the samples right after the change against those before it:
+		// the move must also begin at the change, not an hour later with something else.
+		right := func(name, q string, before, after []float64) {
+			if z, ok := diagnosis.Shift(before, after); ok && z >= minTimedShift && !beganAtChange(before, after) {
+				return
+			}
+			consider(name, q, before, after)
 		}
 		settle := ch.Time.Add(5 * time.Minute)
 		soon := ch.Time.Add(2 * time.Hour)
@@ -380,26 +390,56 @@ func (a *Analyzer) shifts(ctx context.Context, cs []changes.Change, onset time.T
 		}
 		age := onset.Sub(ch.Time)
 		days := time.Duration(math.Ceil(age.Hours()/24)) * 24 * time.Hour
-		for _, sig := range shiftSignals {
-			q := fmt.Sprintf(sig.query, ch.Service)
-			if settle.Before(soon) {
-				before := a.values(ctx, q, ch.Time.Add(-2*time.Hour), ch.Time.Add(-time.Minute))
-				consider(sig.name, q, before, a.values(ctx, q, settle, soon))
+		// The changed service's own signals, and those of the failing services it calls: a
+		// change can show first in what it does to a dependency.
+		examined := []string{ch.Service}
+		for _, callee := range g[ch.Service] {
+			if slices.Contains(failing, callee) {
+				examined = append(examined, callee)
 			}
-			if age > time.Hour && sig.steady {
-				hour := onset.Add(-time.Hour)
-				last := a.values(ctx, q, hour, onset)
-				if before := a.values(ctx, q, hour.Add(-days), onset.Add(-days)); len(before) > 0 {
-					consider(sig.name+" (the hour before the onset, against the same hour before the change)", q, before, last)
-				} else { // no history that far back: the two hours before the change
-					consider(sig.name+" (the hour before the onset, against the hours before the change)", q,
-						a.values(ctx, q, ch.Time.Add(-2*time.Hour), ch.Time.Add(-time.Minute)), last)
+		}
+		for _, sig := range shiftSignals {
+			for _, svc := range examined {
+				of = ""
+				if svc != ch.Service {
+					of = svc
+				}
+				q := fmt.Sprintf(sig.query, svc)
+				if settle.Before(soon) {
+					before := a.values(ctx, q, ch.Time.Add(-2*time.Hour), ch.Time.Add(-time.Minute))
+					right(sig.name, q, before, a.values(ctx, q, settle, soon))
+				}
+				if age > time.Hour && sig.steady {
+					hour := onset.Add(-time.Hour)
+					last := a.values(ctx, q, hour, onset)
+					if before := a.values(ctx, q, hour.Add(-days), onset.Add(-days)); len(before) > 0 {
+						consider(sig.name+" (the hour before the onset, against the same hour before the change)", q, before, last)
+					} else { // no history that far back: the two hours before the change
+						consider(sig.name+" (the hour before the onset, against the hours before the change)", q,
+							a.values(ctx, q, ch.Time.Add(-2*time.Hour), ch.Time.Add(-time.Minute)), last)
+					}
 				}
 			}
 		}
 		out[ch.ID] = best
 	}
 	return out
+}
+
+// minTimedShift is the shift from which a move right after a change must be seen to begin at
+// the change to count for it; a smaller one counts against the change as it is.
+const minTimedShift = 4
+
+// beganAtChange reports whether the level change in before+after (samples a minute apart, the
+// change between them, after starting five minutes past it) began between a few minutes before
+// the change and half an hour after it: a move that began later is another cause's.
+func beganAtChange(before, after []float64) bool {
+	o := anomaly.FindOnset(append(slices.Clone(before), after...), minTimedShift)
+	if !o.Found {
+		return true // no single step: a drift, which the window's medians measure as it is
+	}
+	minutes := o.At - len(before) + 5
+	return minutes >= -5 && minutes <= 30
 }
 
 // maxShiftChanges bounds the queries one analysis makes for the changes' shifts.

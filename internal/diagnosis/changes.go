@@ -30,8 +30,19 @@ type ChangeContext struct {
 // ShiftEvidence is the largest move of a changed service's signals after the change.
 type ShiftEvidence struct {
 	Signal string
-	Z      float64
-	Query  string
+	// Of names the service whose signal it is when not the changed one: a service the changed
+	// one calls, whose signals show what the change did to it.
+	Of    string
+	Z     float64
+	Query string
+}
+
+// what names the signal: the changed service's own, or its callee's.
+func (s ShiftEvidence) what() string {
+	if s.Of == "" {
+		return s.Signal
+	}
+	return s.Of + "'s " + s.Signal + " (it calls " + s.Of + ")"
 }
 
 // relation is how a changed service stands to the failing ones, with its weight.
@@ -138,7 +149,7 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 		}
 		switch {
 		case r.shift.Z >= minMoved:
-			forIt = append(forIt, fmt.Sprintf("%s moved %.0f spreads after the change, before the onset", r.shift.Signal, r.shift.Z))
+			forIt = append(forIt, fmt.Sprintf("%s moved %.0f spreads after the change, before the onset", r.shift.what(), r.shift.Z))
 		case r.shift.Signal != "":
 			against = append(against, serviceOf(c)+"'s signals did not move between the change and the onset")
 		default:
@@ -149,7 +160,11 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 		}
 		ev := []incident.Evidence{{Kind: "change", Ref: c.ID, Summary: strings.Join(forIt, "; ")}}
 		if r.shift.Query != "" {
-			ev = append(ev, incident.Evidence{Kind: "series", Query: r.shift.Query, Summary: "the changed service's " + r.shift.Signal + " around the change"})
+			summary := "the changed service's " + r.shift.Signal + " around the change"
+			if r.shift.Of != "" {
+				summary = r.shift.Of + "'s " + r.shift.Signal + ", which the changed service calls, around the change"
+			}
+			ev = append(ev, incident.Evidence{Kind: "series", Query: r.shift.Query, Summary: summary})
 		}
 		f := incident.Finding{
 			Kind: incident.FindingChange, Key: "change:" + c.ID,

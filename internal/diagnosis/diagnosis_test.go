@@ -187,6 +187,10 @@ func TestShift(t *testing.T) {
 		{[]float64{30, 31}, 0, 0, false},
 		{[]float64{math.NaN(), 10, 10, 10, 10, 10}, 0, 1, true},
 	}
+	// A series flat at zero that moves: a large shift, not an endless one.
+	if z, ok := Shift([]float64{0, 0, 0, 0, 0}, []float64{50, 50, 50, 50, 50}); !ok || z < 50 || z > 1000 {
+		t.Errorf("from zero: %.2f %v", z, ok)
+	}
 	for i, c := range cases {
 		z, ok := Shift(before, c.after)
 		if ok != c.ok || z < c.min || z > c.max {

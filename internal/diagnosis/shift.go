@@ -6,9 +6,10 @@ import (
 )
 
 // Shift is how far the median of after moved from the median of before, in units of before's
-// spread (the MAD as a standard deviation, never less than 5% of before's median, so that a flat
-// series does not turn every wobble into a large shift). NaNs are ignored; fewer than 5 values
-// on either side measure nothing (0, false).
+// spread (the MAD as a standard deviation, never less than 5% of before's median nor 1% of
+// after's, so that a flat series does not turn every wobble into a large shift, nor a series
+// flat at zero every move into an endless one). NaNs are ignored; fewer than 5 values on either
+// side measure nothing (0, false).
 func Shift(before, after []float64) (float64, bool) {
 	b, a := finite(before), finite(after)
 	if len(b) < 5 || len(a) < 5 {
@@ -19,7 +20,7 @@ func Shift(before, after []float64) (float64, bool) {
 	for i, v := range b {
 		dev[i] = math.Abs(v - mb)
 	}
-	spread := max(1.4826*median(dev), 0.05*math.Abs(mb), 1e-9)
+	spread := max(1.4826*median(dev), 0.05*math.Abs(mb), 0.01*math.Abs(ma), 1e-9)
 	return math.Abs(ma-mb) / spread, true
 }
 

@@ -133,3 +133,32 @@ func TestCohortShares(t *testing.T) {
 		}
 	}
 }
+
+// Every span of a step has its own id: trace processors count a span id seen twice once.
+func TestSpanIDsAreUnique(t *testing.T) {
+	sc, err := Build(1, ReferenceOnset(1), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(DefaultWorld(), sc, 1, sc.Onset.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	spans := 0
+	for range 4 {
+		f := s.Step()
+		for _, tr := range f.Traces {
+			for _, sp := range tr.Spans {
+				if seen[sp.SpanID] {
+					t.Fatalf("span id %s of %s given twice", sp.SpanID, sp.Service)
+				}
+				seen[sp.SpanID] = true
+				spans++
+			}
+		}
+	}
+	if spans < 20 {
+		t.Fatalf("only %d spans in four steps", spans)
+	}
+}
