@@ -15,7 +15,7 @@ build:
 test: test-deps lint
 	SEXTANT_REQUIRE_BROWSER=1 SEXTANT_REQUIRE_SERVICES=1 $(GO) test -race -count=1 ./...
 	# The diagnosis's scenario regression, skipped under the race detector (too slow there).
-	$(GO) test -count=1 -run TestScenarios ./internal/analyzer
+	$(GO) test -count=1 -run TestScenarios ./internal/evaluation
 
 # Debian packages the tests drive for real (binary → package).
 TEST_PACKAGES := chromium:chromium prometheus:prometheus victoria-metrics:victoria-metrics prometheus-alertmanager:prometheus-alertmanager

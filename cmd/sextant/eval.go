@@ -9,12 +9,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/sextant-sre/sextant/internal/anomaly"
 	"github.com/sextant-sre/sextant/internal/breakdown"
 	"github.com/sextant-sre/sextant/internal/config"
 	"github.com/sextant-sre/sextant/internal/evaluation"
 	"github.com/sextant-sre/sextant/internal/logparse"
+	"github.com/sextant-sre/sextant/internal/sim"
 )
 
 // report is what an evaluation prints: a table, a JSON document, or the table in a document.
@@ -75,6 +77,27 @@ var evaluations = map[string]struct {
 				Config: "onset: the change point (anomaly.FindOnset, at least 4 robust units) of the metric that changed most; rank: each service's largest shift of CPU or memory, median after against median before in interquartile units"}, nil
 		},
 	},
+	"scenarios": {
+		"sextant eval scenarios: play each of the simulator's six scenarios into real stores as the demo does, analyse it as if declared three minutes after the onset, twenty minutes in, and check the findings against the scenario's truth.",
+		"", // the scenarios are built in
+		func(_, command string) (report, error) {
+			dir, err := os.MkdirTemp("", "sextant-eval-scenarios-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(dir)
+			r := evaluation.ScenariosReport{Dataset: "sextant scenarios", Command: command,
+				Config: "the analyzer's default configuration; the history as blocks, the last 40 minutes through the OTLP intake and the service graph; declared 3 min after the onset, analysed 20 min after it"}
+			for _, info := range sim.Catalogue {
+				run, err := evaluation.RunScenario(context.Background(), info.Number, filepath.Join(dir, fmt.Sprint(info.Number)), 20*time.Minute, 3*time.Minute)
+				if err != nil {
+					return nil, fmt.Errorf("scenario %d: %w", info.Number, err)
+				}
+				r.Outcomes = append(r.Outcomes, evaluation.JudgeScenario(run))
+			}
+			return r, nil
+		},
+	},
 	"nab": {
 		"sextant eval nab: run Sextant's streaming detector over the NAB corpus and score it with NAB's scorer, for its three profiles.",
 		"the NAB folder (data/, labels/combined_windows.json)",
@@ -96,28 +119,34 @@ var evaluations = map[string]struct {
 // evalCmd measures the analysis on a public data set.
 func evalCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("eval: want loghub, nab, breakdown or rca")
+		return errors.New("eval: want loghub, nab, breakdown, rca or scenarios")
 	}
 	e, ok := evaluations[args[0]]
 	if !ok {
-		return fmt.Errorf("eval: unknown data set %q (want loghub, nab, breakdown or rca)", args[0])
+		return fmt.Errorf("eval: unknown data set %q (want loghub, nab, breakdown, rca or scenarios)", args[0])
 	}
 	fs := flag.NewFlagSet("eval "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "", e.data)
+	data := new(string)
+	if e.data != "" {
+		data = fs.String("data", "", e.data)
+	}
 	asJSON := fs.Bool("json", false, "print the results as one JSON document (schema in docs/evaluation.md)")
 	doc := fs.String("doc", "", "also write the table into this Markdown file, between its "+args[0]+" table markers")
 	fs.Usage = func() { config.Usage(stderr, fs, e.synopsis) }
 	if _, err := config.Parse(fs, args[1:], os.Getenv); err != nil {
 		return err
 	}
-	if *data == "" {
+	if *data == "" && e.data != "" {
 		return fmt.Errorf("data: %s is required", e.data)
 	}
 	// The command as given, but no machine's absolute path goes into a document.
-	command := "sextant eval " + args[0] + " --data " + *data
-	if filepath.IsAbs(*data) {
-		command = "sextant eval " + args[0] + " --data DIR"
+	command := "sextant eval " + args[0]
+	switch {
+	case filepath.IsAbs(*data):
+		command += " --data DIR"
+	case *data != "":
+		command += " --data " + *data
 	}
 	r, err := e.run(*data, command)
 	if err != nil {

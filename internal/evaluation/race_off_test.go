@@ -1,6 +1,6 @@
-//go:build race
+//go:build !race
 
-package analyzer
+package evaluation
 
 // raceDetector is true when the tests run under the race detector.
-const raceDetector = true
+const raceDetector = false
