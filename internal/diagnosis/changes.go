@@ -129,10 +129,6 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 	if len(cands) > 0 && cands[0].score < minCandidate {
 		return []incident.Finding{noneStandsOut(len(cands), after)}
 	}
-	top := 0.0
-	if len(cands) > 0 {
-		top = cands[0].score
-	}
 	var out []incident.Finding
 	for i, r := range cands {
 		if i >= 5 || r.score < minCandidate {
@@ -169,7 +165,7 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 		f := incident.Finding{
 			Kind: incident.FindingChange, Key: "change:" + c.ID,
 			Title:    fmt.Sprintf("Candidate cause: %s, %s before the onset", describe(c), roundAge(age)),
-			Entities: entitiesOf(c), Score: r.score, Confidence: changeConfidence(r.score, top, i),
+			Entities: entitiesOf(c), Score: r.score, Confidence: changeConfidence(i),
 			Evidence: ev, Action: undo(c),
 			Refutation: "undoing it leaves the impact as it was, or the impact began in a place " + serviceOf(c) + " cannot reach",
 		}
@@ -192,7 +188,7 @@ const minCandidate = 0.35
 func noneStandsOut(examined, after int) incident.Finding {
 	f := incident.Finding{Kind: incident.FindingChange, Key: "change:none",
 		Title: fmt.Sprintf("No recorded change stands out as a cause (%d before the onset examined)", examined),
-		Score: 0, Confidence: 0.5,
+		Score: 0, Confidence: Calibration.NoChange.Confidence(),
 		Evidence: []incident.Evidence{{Kind: "change", Summary: "none was both near the onset and related to the failing services, or seen to alter its service's behaviour"}},
 		Refutation: "a change that was not recorded (a manual fix, a third party's release, a traffic shift), or one whose effect" +
 			" the examined signals do not show",
@@ -204,17 +200,13 @@ func noneStandsOut(examined, after int) incident.Finding {
 	return f
 }
 
-// changeConfidence is a share of the top score, lower down the list: the ranking, not a
-// probability, until it is calibrated on the labelled scenarios.
-func changeConfidence(score, top float64, rank int) float64 {
-	if top <= 0 {
-		return 0
-	}
-	c := score / top / float64(rank+1)
+// changeConfidence is the calibrated confidence of the candidate at this rank: the first, or
+// one below it.
+func changeConfidence(rank int) float64 {
 	if rank == 0 {
-		c = min(0.9, score/(score+0.5))
+		return Calibration.TopChange.Confidence()
 	}
-	return math.Round(c*100) / 100
+	return Calibration.LaterChange.Confidence()
 }
 
 func describe(c changes.Change) string {

@@ -162,7 +162,7 @@ func Causes(anomalies []Anomaly, g Graph) []incident.Finding {
 		Title: fmt.Sprintf("First failure: %s, its error ratio from %s to %s at %s (between %s and %s)", name,
 			percent(first.Before), percent(first.After), first.At.UTC().Format("15:04:05"),
 			first.Lo.UTC().Format("15:04:05"), first.Hi.UTC().Format("15:04:05")),
-		Entities: []string{first.Entity}, Score: first.Shift, Confidence: 0.5,
+		Entities: []string{first.Entity}, Score: first.Shift, Confidence: Calibration.ChainEnd.Confidence(),
 		Evidence: []incident.Evidence{{Kind: "series", Query: first.Query,
 			Summary: fmt.Sprintf("error ratio %s before, %s after", percent(first.Before), percent(first.After))}},
 		BaseRate:   fmt.Sprintf("its error ratio was %s before the change", percent(first.Before)),
@@ -175,8 +175,13 @@ func Causes(anomalies []Anomaly, g Graph) []incident.Finding {
 		for i, e := range tied {
 			names[i] = strings.TrimPrefix(e, "service:")
 		}
-		f.Title = "Inconclusive: " + name + " and " + strings.Join(names, ", ") + " began failing within the same interval; the order cannot be told"
-		f.Confidence = 0.2
+		f.Title = "Inconclusive: " + name + " and " + strings.Join(names, ", ") + " began failing within the same interval; the order cannot be told (" +
+			name + " is named first: its failure stands out most)"
+		f.Confidence = Calibration.SeveralEnds.Confidence()
+		if len(g) == 0 {
+			// Nothing tells them apart: the first named is one pick among them.
+			f.Confidence = math.Round(100/float64(len(tied)+1)) / 100
+		}
 	}
 	if len(effects) > 0 {
 		f.Evidence = append(f.Evidence, incident.Evidence{Kind: "series", Summary: "then: " + strings.Join(effects, "; ")})

@@ -120,7 +120,7 @@ func whom(c Cohorts, degraded []JourneyImpact) []incident.Finding {
 		return []incident.Finding{{
 			Kind: incident.FindingBreakdown, Key: "cohort:everyone",
 			Title:    "For whom: everyone on " + strings.Join(names, ", ") + ": no cohort fails much more than the others",
-			Entities: []string{"cohort:everyone"}, Score: 0, Confidence: 0.5,
+			Entities: []string{"cohort:everyone"}, Score: 0, Confidence: Calibration.Everyone.Confidence(),
 			Evidence:    []incident.Evidence{{Kind: "series", Query: c.Query, Summary: "every cohort's error ratio rose by a comparable factor"}},
 			Refutation:  "a cohort label not recorded on the journey metric that separates the failures",
 			NotExamined: notExamined(0, c.Dims),
@@ -134,9 +134,10 @@ func whom(c Cohorts, degraded []JourneyImpact) []incident.Finding {
 				cohort = append(cohort, p.Label+"="+p.Value)
 			}
 		}
-		who := "everyone"
+		// An element of the journey alone is everyone on it.
+		who, confidence := "everyone", Calibration.Everyone.Confidence()
 		if len(cohort) > 0 {
-			who = strings.Join(cohort, ", ")
+			who, confidence = strings.Join(cohort, ", "), cohortConfidence(cause.Score)
 		}
 		var entities []string
 		for _, p := range cause.Element {
@@ -146,7 +147,7 @@ func whom(c Cohorts, degraded []JourneyImpact) []incident.Finding {
 			Kind: incident.FindingBreakdown, Key: "cohort:" + cause.String(),
 			Title: fmt.Sprintf("For whom: %s (%s): %s failing against %s before; %s of the excess errors",
 				who, cause.String(), percent(cause.Ratio), percent(cause.Base), percent(cause.Share)),
-			Entities: entities, Score: cause.Score, Confidence: significance(cause.Score * 0.5),
+			Entities: entities, Score: cause.Score, Confidence: confidence,
 			Evidence: []incident.Evidence{{Kind: "series", Query: c.Query,
 				Summary: fmt.Sprintf("%.0f errors where the base rate expects %.0f", cause.Num, cause.Expect)}},
 			BaseRate: fmt.Sprintf("%s of these requests failed in the %s before the onset", percent(cause.Base), c.Baseline),

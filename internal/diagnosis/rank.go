@@ -102,7 +102,7 @@ func ResourceOutlier(entities []EntitySignals, onset int, onsetAt time.Time, que
 		Kind: incident.FindingCause, Key: "resource:" + top.Entity,
 		Title: fmt.Sprintf("Resource outlier: %s, its %s from %.3g to %.3g at %s (%.0f spreads; the next entity moved %.0f)",
 			top.Entity, top.Signal, top.Before, top.After, onsetAt.UTC().Format(time.TimeOnly), top.Score, next),
-		Entities: []string{top.Entity}, Score: top.Score, Confidence: math.Round(min(0.9, 1-next/top.Score)*100) / 100,
+		Entities: []string{top.Entity}, Score: top.Score, Confidence: Calibration.Outlier.Confidence(),
 		Evidence: []incident.Evidence{{Kind: "series", Query: queries[top.Signal],
 			Summary: fmt.Sprintf("%s of %s: median %.3g before the onset, %.3g after", top.Signal, top.Entity, top.Before, top.After)}},
 		BaseRate:   fmt.Sprintf("its %s was %.3g before the onset", top.Signal, top.Before),

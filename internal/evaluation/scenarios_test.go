@@ -3,10 +3,12 @@ package evaluation
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sextant-sre/sextant/internal/diagnosis"
 	"github.com/sextant-sre/sextant/internal/incident"
 )
 
@@ -20,12 +22,16 @@ func TestScenarios(t *testing.T) {
 	}
 	// The log line that gives each fault away, among the new or surging patterns.
 	logSign := map[int]string{1: "data-api logs", 2: "410 Gone", 3: "TaxComputationError", 5: "stripe logs", 6: "catalog logs"}
+	var tallies ScenarioTallies
+	ran := 0
 	for n := 1; n <= 6; n++ {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			run, err := RunScenario(context.Background(), n, t.TempDir(), 20*time.Minute, 3*time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
+			tallies.Add(run)
+			ran++
 			o := JudgeScenario(run)
 			t.Logf("onset found %+.0f s from the true one", o.OnsetErr)
 			if o.OnsetErr < -120 || o.OnsetErr > 180 {
@@ -46,6 +52,11 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("logs: want %q among %q", want, logFindings)
 			}
 		})
+	}
+	// The tallies behind the confidence of the findings calibrated on these scenarios.
+	cal := diagnosis.Calibration
+	if want := (ScenarioTallies{cal.Everyone, cal.TopChange, cal.LaterChange, cal.NoChange}); ran == 6 && tallies != want {
+		t.Errorf("scenario tallies %+v, recorded in diagnosis.Calibration %+v", tallies, want)
 	}
 }
 
@@ -85,4 +96,38 @@ func TestJudgeScenario(t *testing.T) {
 			t.Errorf("wrong findings: %s passed", name)
 		}
 	}
+}
+
+// TestCalibrationMatchesData recounts the tallies behind the findings' confidence from every
+// labelled data set present and fails when they differ from those recorded in
+// diagnosis.Calibration.
+func TestCalibrationMatchesData(t *testing.T) {
+	cal := diagnosis.Calibration
+	t.Run("petshop", func(t *testing.T) {
+		scenarios, err := ReadPetshop(petshopDir(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if end, several := PetshopTallies(scenarios); end != cal.ChainEnd || several != cal.SeveralEnds {
+			t.Errorf("chain end %+v and several ends %+v, recorded %+v and %+v", end, several, cal.ChainEnd, cal.SeveralEnds)
+		}
+	})
+	t.Run("riskloc", func(t *testing.T) {
+		cases, err := ReadRS(rsDir(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bands := RSTallies(cases); !slices.Equal(bands, cal.Cohort) {
+			t.Errorf("cohort bands %+v, recorded %+v", bands, cal.Cohort)
+		}
+	})
+	t.Run("sockshop", func(t *testing.T) {
+		cases, err := ReadSockShop(sockShopDir(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := SockShopTally(cases); got != cal.Outlier {
+			t.Errorf("outlier %+v, recorded %+v", got, cal.Outlier)
+		}
+	})
 }
