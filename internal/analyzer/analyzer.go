@@ -55,6 +55,18 @@ var DefaultConfig = Config{
 type Analyzer struct {
 	Source telemetry.Source
 	Config Config
+	// Progress, if set, is told each stage of a run as it begins (step of steps, from 1), so that
+	// a long run can show how far it is.
+	Progress func(stage string, step, steps int)
+}
+
+// Stages are a run's stages, in order, as Progress names them.
+var Stages = []string{"onset", "impact", "services", "dependency graph", "changes", "resources", "logs"}
+
+func (a *Analyzer) stage(name string) {
+	if a.Progress != nil {
+		a.Progress(name, slices.Index(Stages, name)+1, len(Stages))
+	}
 }
 
 // Result is one run's findings and what the run could not examine.
@@ -70,15 +82,20 @@ type Result struct {
 func (a *Analyzer) Run(ctx context.Context, declared, now time.Time) Result {
 	c := a.Config
 	var res Result
+	a.stage("onset")
 	res.Onset = a.onset(ctx, declared, now, &res)
+	a.stage("impact")
 	impactFindings := a.impact(ctx, res.Onset, now, &res)
+	a.stage("services")
 	anomalies := a.serviceAnomalies(ctx, res.Onset, now, &res)
+	a.stage("dependency graph")
 	graph := a.graph(ctx, now, &res)
 	var failing []string
 	ordered, _ := diagnosis.Failing(anomalies, graph)
 	for _, an := range ordered {
 		failing = append(failing, strings.TrimPrefix(an.Entity, "service:"))
 	}
+	a.stage("changes")
 	cs, err := a.Source.Changes(ctx, changes.Filter{Start: res.Onset.Add(-c.Lookback), End: now})
 	if err != nil {
 		res.NotExamined = append(res.NotExamined, "changes: "+err.Error())
@@ -86,8 +103,10 @@ func (a *Analyzer) Run(ctx context.Context, declared, now time.Time) Result {
 	shifts := a.shifts(ctx, cs, res.OnsetLatest, failing, graph)
 	res.Findings = append(res.Findings, impactFindings...)
 	res.Findings = append(res.Findings, diagnosis.Causes(anomalies, graph)...)
+	a.stage("resources")
 	res.Findings = append(res.Findings, a.resources(ctx, res.Onset, now, &res)...)
 	res.Findings = append(res.Findings, diagnosis.RankChanges(cs, diagnosis.ChangeContext{Onset: res.Onset, Latest: res.OnsetLatest, Failing: failing, Graph: graph, Shift: shifts})...)
+	a.stage("logs")
 	res.Findings = append(res.Findings, diagnosis.LogPatterns(a.logs(ctx, failing, res.Onset, now, &res))...)
 	run := now.UTC().Format(time.RFC3339)
 	for i := range res.Findings {

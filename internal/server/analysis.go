@@ -20,29 +20,94 @@ import (
 // analysisTimeout bounds one run: a slow source degrades the run, it does not hang it.
 const analysisTimeout = time.Minute
 
-// analysisRuns keeps one run per incident at a time.
+// analysisRuns keeps one run per incident at a time, and tells the incident's live streams how
+// far a run is.
 type analysisRuns struct {
-	mu      sync.Mutex
-	running map[string]bool
+	mu       sync.Mutex
+	running  map[string]AnalysisProgress
+	watchers map[string]map[chan AnalysisProgress]struct{}
 }
 
-func (a *analysisRuns) start(id string) bool {
+// AnalysisProgress is how far an incident's diagnosis run is: streamed to the room as it runs
+// (the "analysis" event of the incident stream) and answered by GET /api/incidents/{id}/analysis.
+type AnalysisProgress struct {
+	Running   bool      `json:"running"`
+	Stage     string    `json:"stage,omitempty"`
+	Step      int       `json:"step,omitempty"`
+	Steps     int       `json:"steps,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+}
+
+func (a *analysisRuns) start(id string, now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.running == nil {
-		a.running = map[string]bool{}
+		a.running = map[string]AnalysisProgress{}
 	}
-	if a.running[id] {
+	if _, ok := a.running[id]; ok {
 		return false
 	}
-	a.running[id] = true
+	a.set(id, AnalysisProgress{Running: true, StartedAt: now})
 	return true
+}
+
+// stage records and streams the stage a run has reached.
+func (a *analysisRuns) stage(id, stage string, step, steps int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.running[id]
+	p.Stage, p.Step, p.Steps = stage, step, steps
+	a.set(id, p)
 }
 
 func (a *analysisRuns) done(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.set(id, AnalysisProgress{})
 	delete(a.running, id)
+}
+
+// set records p and sends it to the incident's watchers; one too slow to take it misses it
+// (progress is passing news: the findings themselves are in the log).
+func (a *analysisRuns) set(id string, p AnalysisProgress) {
+	if p.Running {
+		a.running[id] = p
+	}
+	for w := range a.watchers[id] {
+		select {
+		case w <- p:
+		default:
+		}
+	}
+}
+
+// progress is how far the incident's run is now.
+func (a *analysisRuns) progress(id string) AnalysisProgress {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.running[id]
+}
+
+// watch subscribes to an incident's progress; call the returned function to stop.
+func (a *analysisRuns) watch(id string) (<-chan AnalysisProgress, func()) {
+	c := make(chan AnalysisProgress, 16)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.watchers == nil {
+		a.watchers = map[string]map[chan AnalysisProgress]struct{}{}
+	}
+	if a.watchers[id] == nil {
+		a.watchers[id] = map[chan AnalysisProgress]struct{}{}
+	}
+	a.watchers[id][c] = struct{}{}
+	return c, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		delete(a.watchers[id], c)
+		if len(a.watchers[id]) == 0 {
+			delete(a.watchers, id)
+		}
+	}
 }
 
 func (s *Server) analyzer() *analyzer.Analyzer {
@@ -56,6 +121,25 @@ func (s *Server) analyzer() *analyzer.Analyzer {
 	return &analyzer.Analyzer{Source: src, Config: analyzer.DefaultConfig}
 }
 
+// analyzerFor is the analyzer for one run of an incident, its progress streamed to the room.
+func (s *Server) analyzerFor(id string) *analyzer.Analyzer {
+	a := s.analyzer()
+	if a != nil {
+		a.Progress = func(stage string, step, steps int) { s.runs.stage(id, stage, step, steps) }
+	}
+	return a
+}
+
+// analysisStatus answers how far the incident's diagnosis run is (running false when none is).
+func (s *Server) analysisStatus(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := s.Store.Incident(r.Context(), id); err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.runs.progress(id))
+}
+
 type analysisResponse struct {
 	Onset       time.Time          `json:"onset"`
 	Findings    []incident.Finding `json:"findings"`
@@ -65,13 +149,13 @@ type analysisResponse struct {
 }
 
 func (s *Server) analyze(w http.ResponseWriter, r *http.Request) {
-	a := s.analyzer()
+	id := r.PathValue("id")
+	a := s.analyzerFor(id)
 	if a == nil {
 		writeError(w, r, s.Logger, &apiError{status: http.StatusServiceUnavailable, body: errorBody{Error: "analysis unavailable", Detail: "no telemetry source to analyse"}})
 		return
 	}
-	id := r.PathValue("id")
-	if !s.runs.start(id) {
+	if !s.runs.start(id, s.Now()) {
 		writeError(w, r, s.Logger, &apiError{status: http.StatusConflict, body: errorBody{Error: "analysis already running", Detail: "an analysis of this incident is under way; its findings will appear in the log"}})
 		return
 	}
@@ -153,14 +237,14 @@ func (s *Server) reanalyseOpen() {
 
 // analyseInBackground runs the diagnosis of one incident unless one is already running.
 func (s *Server) analyseInBackground(id string) {
-	if !s.runs.start(id) {
+	if !s.runs.start(id, s.Now()) {
 		return
 	}
 	go func() {
 		defer s.runs.done(id)
 		ctx, cancel := context.WithTimeout(context.Background(), analysisTimeout)
 		defer cancel()
-		if _, _, err := s.analyzer().Post(ctx, s.Store, id, s.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := s.analyzerFor(id).Post(ctx, s.Store, id, s.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.Logger.Warn("analysis failed", "incident", id, "err", err)
 		}
 	}()

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +127,54 @@ func TestAnalysisPostsFindingsOnce(t *testing.T) {
 	}
 	if f := card.Findings[0]; f.By.Kind != incident.ActorAnalyzer {
 		t.Errorf("finding written by %+v", f.By)
+	}
+}
+
+// TestAnalysisProgressIsStreamed: the room's live stream tells how far a run is, stage by stage,
+// then that it is over; the progress events carry no id, so resuming is unaffected.
+func TestAnalysisProgressIsStreamed(t *testing.T) {
+	e := newEnv(t)
+	checkoutOutage(t, e)
+	id := e.declare("Employees cannot check out")
+	c := e.subscribe(t, "/api/incidents/"+id+"/stream", auth.Viewer, "")
+	defer c.cancel()
+	if ev := c.next(t); ev.Event != "event" { // the declaration
+		t.Fatalf("first %+v", ev)
+	}
+	var status AnalysisProgress
+	if code, raw := e.do("GET", "/api/incidents/"+id+"/analysis", auth.Viewer, nil, &status); code != 200 || status.Running {
+		t.Fatalf("status before any run: %d %s", code, raw)
+	}
+	if code, _ := e.do("POST", "/api/incidents/"+id+"/analysis", auth.Responder, nil, nil); code != 200 {
+		t.Fatalf("run: %d", code)
+	}
+	var stages []string
+	for {
+		ev := c.next(t)
+		if ev.Event != "analysis" {
+			continue // the findings
+		}
+		if ev.ID != 0 {
+			t.Errorf("a progress event with an id: %+v", ev)
+		}
+		var p AnalysisProgress
+		if err := json.Unmarshal([]byte(ev.Data), &p); err != nil {
+			t.Fatal(err)
+		}
+		if !p.Running {
+			break
+		}
+		if p.Stage != "" {
+			stages = append(stages, fmt.Sprintf("%d/%d %s", p.Step, p.Steps, p.Stage))
+		}
+	}
+	if len(stages) != 7 || stages[0] != "1/7 onset" || stages[6] != "7/7 logs" {
+		t.Fatalf("stages streamed: %v", stages)
+	}
+	if code, _ := e.do("GET", "/api/incidents/"+id+"/analysis", auth.Viewer, nil, &status); code != 200 || status.Running {
+		t.Fatalf("status after the run: %d %+v", code, status)
+	}
+	if code, _ := e.do("GET", "/api/incidents/nope/analysis", auth.Viewer, nil, nil); code != 404 {
+		t.Fatalf("status of an unknown incident: %d", code)
 	}
 }

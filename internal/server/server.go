@@ -117,6 +117,7 @@ func New(d Deps) (*Server, error) {
 		{"POST", "/api/incidents/{id}/events", auth.Responder, s.appendEvents},
 		{"GET", "/api/incidents/{id}/catchup", auth.Viewer, s.catchUp},
 		{"POST", "/api/incidents/{id}/analysis", auth.Responder, s.analyze},
+		{"GET", "/api/incidents/{id}/analysis", auth.Viewer, s.analysisStatus},
 		{"GET", "/api/incidents/{id}/stream", auth.Viewer, s.incidentStream},
 		{"GET", "/api/stream", auth.Viewer, s.listStream},
 

@@ -48,6 +48,19 @@ func (s *sseWriter) send(id int64, event string, v any) error {
 	return s.f.Flush()
 }
 
+// news sends an event without an id: passing news (a run's progress) that a client resuming
+// after the last event it saw neither needs nor could be given again.
+func (s *sseWriter) news(event string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(s.w, "event: %s\ndata: %s\n\n", event, data); err != nil {
+		return err
+	}
+	return s.f.Flush()
+}
+
 func (s *sseWriter) comment(text string) error {
 	if _, err := fmt.Fprintf(s.w, ": %s\n\n", text); err != nil {
 		return err
@@ -91,6 +104,8 @@ func (s *Server) incidentStream(w http.ResponseWriter, r *http.Request) {
 	// what arrives twice is skipped by seq.
 	sub := s.Hub.Subscribe(id, streamBuffer)
 	defer s.Hub.Unsubscribe(sub)
+	progress, stop := s.runs.watch(id)
+	defer stop()
 	backlog, err := s.Store.Events(r.Context(), id, after, 0)
 	if err != nil {
 		writeError(w, r, s.Logger, err)
@@ -104,7 +119,12 @@ func (s *Server) incidentStream(w http.ResponseWriter, r *http.Request) {
 		}
 		last = ev.Seq
 	}
-	s.pump(r, sse, sub.C, func(c store.Committed) error {
+	if p := s.runs.progress(id); p.Running {
+		if err := sse.news("analysis", p); err != nil {
+			return
+		}
+	}
+	s.pump(r, sse, sub.C, progress, func(c store.Committed) error {
 		if c.Event.Seq <= last {
 			return nil
 		}
@@ -141,7 +161,7 @@ func (s *Server) listStream(w http.ResponseWriter, r *http.Request) {
 		}
 		last = max(last, h.LastPos)
 	}
-	s.pump(r, sse, sub.C, func(c store.Committed) error {
+	s.pump(r, sse, sub.C, nil, func(c store.Committed) error {
 		if c.Event.Pos <= last {
 			return nil
 		}
@@ -150,9 +170,10 @@ func (s *Server) listStream(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// pump forwards live events until the client leaves, the server shuts down, or the subscriber
-// is cut off for lagging (the client then reconnects and resumes).
-func (s *Server) pump(r *http.Request, sse *sseWriter, c <-chan store.Committed, send func(store.Committed) error) {
+// pump forwards live events, and the analysis progress that arrives if progress is not nil,
+// until the client leaves, the server shuts down, or the subscriber is cut off for lagging (the
+// client then reconnects and resumes).
+func (s *Server) pump(r *http.Request, sse *sseWriter, c <-chan store.Committed, progress <-chan AnalysisProgress, send func(store.Committed) error) {
 	tick := time.NewTicker(keepAliveEvery)
 	defer tick.Stop()
 	for {
@@ -170,6 +191,10 @@ func (s *Server) pump(r *http.Request, sse *sseWriter, c <-chan store.Committed,
 				return
 			}
 			if send(ev) != nil {
+				return
+			}
+		case p := <-progress:
+			if sse.news("analysis", p) != nil {
 				return
 			}
 		}

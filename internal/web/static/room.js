@@ -54,7 +54,11 @@ function useRoom(id, asOf, clock) {
         } else {
           localStorage.setItem(seenKey(id), String(after));
         }
-        close = stream(`/api/incidents/${id}/stream?after_seq=${after}`, ["event"], (_, ev) => {
+        close = stream(`/api/incidents/${id}/stream?after_seq=${after}`, ["event", "analysis"], (kind, ev) => {
+          if (kind === "analysis") {
+            update({ analysis: ev }); // how far a diagnosis run is: passing news, no seq
+            return;
+          }
           const cur = room.value;
           const last = cur.events.length ? cur.events[cur.events.length - 1].seq : 0;
           if (ev.seq <= last) return;
@@ -363,7 +367,7 @@ export function StateCard() {
       ${c.signals?.length > 0 && html`<h4>Signals</h4><ul class="signals">${c.signals.map((d) => html`<li data-id=${d.id} class=${"signal-" + (d.payload.state || "")}>
         <${Badge} kind="signal" value=${d.payload.kind} /> ${d.payload.state && html`<${Badge} kind="state" value=${d.payload.state} />`}
         ${d.payload.url ? html` <a href=${d.payload.url} target="_blank" rel="noopener noreferrer">${d.payload.title}</a>` : " " + d.payload.title}</li>`)}</ul>`}
-      <${Findings} list=${c.findings} live=${live} />
+      <${Findings} list=${c.findings} live=${live} progress=${room.value.analysis} />
       ${c.follow_ups?.length > 0 && html`<h4>Follow-ups</h4><ul>${c.follow_ups.map((d) => html`<li data-id=${d.id}>${d.payload.text}</li>`)}</ul>`}
       <${AsOfPicker} />
     </div>`;
@@ -371,7 +375,7 @@ export function StateCard() {
 
 // Findings lists the analyzer's current findings, each with its evidence, the queries that
 // reproduce it, its base rate and what would refute it: evidence, not verdicts.
-function Findings({ list, live }) {
+function Findings({ list, live, progress }) {
   const busy = useSignal("");
   const rerun = async () => {
     busy.value = "Analysing…";
@@ -386,7 +390,8 @@ function Findings({ list, live }) {
   const sorted = [...(list || [])].sort((a, b) => order.indexOf(a.payload.kind) - order.indexOf(b.payload.kind));
   return html`
     <h4>Findings ${live && html`<button type="button" class="small" onClick=${rerun} disabled=${busy.value === "Analysing…"}>Analyse again</button>`}</h4>
-    ${busy.value && html`<p class="muted">${busy.value}</p>`}
+    ${progress?.running && html`<p class="muted analysis-progress">Analysing: ${progress.stage || "starting"}${progress.steps ? ` (${progress.step} of ${progress.steps})` : ""}</p>`}
+    ${busy.value && !progress?.running && html`<p class="muted">${busy.value}</p>`}
     ${sorted.length ? html`<ul class="findings">${sorted.map((d) => {
       const f = d.payload;
       return html`<li key=${d.id} data-id=${d.id} class=${"finding finding-" + f.kind}>
