@@ -28,8 +28,10 @@ import (
 
 // Config names the metrics the analysis reads and the windows it looks at.
 type Config struct {
-	// JourneyMetric counts user-journey requests by journey, outcome and cohort labels.
-	JourneyMetric, JourneyLabel, OutcomeLabel, ErrorOutcome string
+	// JourneyMetric counts user-journey requests by journey, outcome and cohort labels; the
+	// outcome ErrorOutcome counts failures, SlowOutcome successes slower than the journey's
+	// latency objective (a journey that records none has no latency impact).
+	JourneyMetric, JourneyLabel, OutcomeLabel, ErrorOutcome, SlowOutcome string
 	// RequestMetric counts requests served per service (the service in ServiceLabel) by status
 	// code in CodeLabel.
 	RequestMetric, ServiceLabel, CodeLabel string
@@ -45,7 +47,7 @@ type Config struct {
 
 // DefaultConfig follows OpenTelemetry's translation into Prometheus names.
 var DefaultConfig = Config{
-	JourneyMetric: "journey_requests_total", JourneyLabel: "journey", OutcomeLabel: "outcome", ErrorOutcome: "error",
+	JourneyMetric: "journey_requests_total", JourneyLabel: "journey", OutcomeLabel: "outcome", ErrorOutcome: "error", SlowOutcome: "slow",
 	RequestMetric: "http_server_requests_total", ServiceLabel: "job", CodeLabel: "code",
 	Baseline: 6 * time.Hour, Lookback: 7 * 24 * time.Hour, Before: 2 * time.Hour, Step: 30 * time.Second, RateWindow: 3 * time.Minute,
 	LogReference: 24 * time.Hour,
@@ -175,6 +177,8 @@ func (a *Analyzer) impact(ctx context.Context, onset, now time.Time, res *Result
 	}
 	leaves := map[string]*breakdown.Leaf{}
 	var order []string
+	var outcome string // the bad outcome being counted
+	seen := false      // whether any series has it
 	add := func(v promql.Vector, isBase bool) {
 		for _, s := range v {
 			values := make([]string, len(dims))
@@ -188,33 +192,48 @@ func (a *Analyzer) impact(ctx context.Context, onset, now time.Time, res *Result
 				leaves[k] = l
 				order = append(order, k)
 			}
-			isErr := s.Metric.Get(c.OutcomeLabel) == c.ErrorOutcome
-			switch {
-			case isBase && isErr:
-				l.BaseNum += s.F
-			case isBase:
+			// The counters count outcomes apart: every outcome is in a leaf's denominator.
+			bad := s.Metric.Get(c.OutcomeLabel) == outcome
+			if isBase {
 				l.BaseDen += s.F
-			case isErr:
-				l.Num += s.F
-			default:
+				if bad {
+					l.BaseNum += s.F
+				}
+			} else {
 				l.Den += s.F
+				if bad {
+					l.Num += s.F
+				}
+			}
+			seen = seen || bad
+		}
+	}
+	var findings []incident.Finding
+	for _, sig := range []struct {
+		outcome string
+		signal  diagnosis.Signal
+	}{{c.ErrorOutcome, diagnosis.Errors}, {c.SlowOutcome, diagnosis.Latency}} {
+		if sig.outcome == "" {
+			continue
+		}
+		outcome, seen = sig.outcome, false
+		clear(leaves)
+		order = order[:0]
+		add(cur.Vector(), false)
+		add(base.Vector(), true)
+		if !seen {
+			continue // the journeys record no such outcome
+		}
+		var ls []breakdown.Leaf
+		for _, k := range order {
+			if l := leaves[k]; l.Den > 0 {
+				ls = append(ls, *l)
 			}
 		}
+		_, f := diagnosis.Impact(diagnosis.Cohorts{Dims: dims, Journey: c.JourneyLabel, Leaves: ls,
+			Query: nowQ, BaseQuery: baseQ, Since: onset, Baseline: c.Baseline, Signal: sig.signal})
+		findings = append(findings, f...)
 	}
-	add(cur.Vector(), false)
-	add(base.Vector(), true)
-	var ls []breakdown.Leaf
-	for _, k := range order {
-		l := leaves[k]
-		// The counters count outcomes apart; a leaf's denominator is all its requests.
-		l.Den += l.Num
-		l.BaseDen += l.BaseNum
-		if l.Den > 0 {
-			ls = append(ls, *l)
-		}
-	}
-	_, findings := diagnosis.Impact(diagnosis.Cohorts{Dims: dims, Journey: c.JourneyLabel, Leaves: ls,
-		Query: nowQ, BaseQuery: baseQ, Since: onset, Baseline: c.Baseline})
 	return findings
 }
 

@@ -172,6 +172,13 @@ func TestImpactAndWhom(t *testing.T) {
 	if !strings.Contains(whom, "user_type=employee") {
 		t.Errorf("for whom: %q", whom)
 	}
+	// The same counts as slow requests: the latency signal's own keys and words.
+	_, fs = Impact(Cohorts{Dims: []string{"journey", "user_type"}, Journey: "journey", Leaves: leaves,
+		Query: "q", BaseQuery: "b", Since: t0, Baseline: 6 * time.Hour, Signal: Latency})
+	if len(fs) != 2 || fs[0].Key != "impact-latency:checkout" || !strings.Contains(fs[0].Title, "slower than the objective") ||
+		!strings.HasPrefix(fs[1].Key, "cohort-latency:") {
+		t.Fatalf("latency findings: %+v", fs)
+	}
 }
 
 func TestShift(t *testing.T) {

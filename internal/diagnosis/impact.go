@@ -29,6 +29,29 @@ type Cohorts struct {
 	Query, BaseQuery string
 	Since            time.Time     // the onset
 	Baseline         time.Duration // how long before the onset the baseline reaches
+	// Signal is what the numerator counts: the failed requests (the zero value) or those slower
+	// than the journey's latency objective.
+	Signal Signal
+}
+
+// Signal is what a journey's bad requests are: its words for the findings, and their keys.
+type Signal struct {
+	Key        string // "" for errors, "latency" for slow requests: keeps their findings apart
+	Bad, BadAs string // "failing" and "failed", or "slow" and "slow"
+}
+
+// Errors and Latency are the two signals of user journeys.
+var (
+	Errors  = Signal{Bad: "failing", BadAs: "failed"}
+	Latency = Signal{Key: "latency", Bad: "slower than the objective", BadAs: "slow"}
+)
+
+// keyed is a finding key for the signal: errors keep the plain keys.
+func (s Signal) keyed(prefix string) string {
+	if s.Key == "" {
+		return prefix
+	}
+	return prefix + "-" + s.Key
 }
 
 // minDeviance is the least Poisson deviance (a chi-square with one degree of freedom beyond
@@ -83,17 +106,17 @@ func Impact(c Cohorts) ([]JourneyImpact, []incident.Finding) {
 	var out []incident.Finding
 	for _, d := range degraded {
 		out = append(out, incident.Finding{
-			Kind: incident.FindingImpact, Key: "impact:" + d.Journey,
-			Title: fmt.Sprintf("%s: %s of requests failing since %s (base rate %s)", d.Journey,
-				percent(d.Ratio), c.Since.UTC().Format("15:04"), percent(d.Base)),
+			Kind: incident.FindingImpact, Key: c.Signal.keyed("impact") + ":" + d.Journey,
+			Title: fmt.Sprintf("%s: %s of requests %s since %s (base rate %s)", d.Journey,
+				percent(d.Ratio), c.Signal.Bad, c.Since.UTC().Format("15:04"), percent(d.Base)),
 			Entities: []string{"journey:" + d.Journey},
 			Score:    d.Excess, Confidence: significance(d.Deviation),
 			Evidence: []incident.Evidence{
-				{Kind: "series", Summary: fmt.Sprintf("%.0f failed of %.0f requests since the onset", d.Errors, d.Requests), Query: c.Query},
-				{Kind: "series", Summary: fmt.Sprintf("%s failed in the %s before", percent(d.Base), c.Baseline), Query: c.BaseQuery},
+				{Kind: "series", Summary: fmt.Sprintf("%.0f %s of %.0f requests since the onset", d.Errors, c.Signal.BadAs, d.Requests), Query: c.Query},
+				{Kind: "series", Summary: fmt.Sprintf("%s %s in the %s before", percent(d.Base), c.Signal.BadAs, c.Baseline), Query: c.BaseQuery},
 			},
-			BaseRate:   fmt.Sprintf("%s of %s requests failed in the %s before the onset", percent(d.Base), d.Journey, c.Baseline),
-			Refutation: "the error ratio back at its base rate with no intervention, or the failures coming from a test or synthetic client",
+			BaseRate:   fmt.Sprintf("%s of %s requests %s in the %s before the onset", percent(d.Base), d.Journey, c.Signal.BadAs, c.Baseline),
+			Refutation: "the ratio back at its base rate with no intervention, or the " + c.Signal.BadAs + " requests coming from a test or synthetic client",
 		})
 	}
 	if len(degraded) > 0 {
@@ -118,10 +141,10 @@ func whom(c Cohorts, degraded []JourneyImpact) []incident.Finding {
 			names = append(names, d.Journey)
 		}
 		return []incident.Finding{{
-			Kind: incident.FindingBreakdown, Key: "cohort:everyone",
-			Title:    "For whom: everyone on " + strings.Join(names, ", ") + ": no cohort fails much more than the others",
+			Kind: incident.FindingBreakdown, Key: c.Signal.keyed("cohort") + ":everyone",
+			Title:    "For whom: everyone on " + strings.Join(names, ", ") + ": no cohort is " + c.Signal.Bad + " much more than the others",
 			Entities: []string{"cohort:everyone"}, Score: 0, Confidence: Calibration.Everyone.Confidence(),
-			Evidence:    []incident.Evidence{{Kind: "series", Query: c.Query, Summary: "every cohort's error ratio rose by a comparable factor"}},
+			Evidence:    []incident.Evidence{{Kind: "series", Query: c.Query, Summary: "every cohort's ratio of " + c.Signal.BadAs + " requests rose by a comparable factor"}},
 			Refutation:  "a cohort label not recorded on the journey metric that separates the failures",
 			NotExamined: notExamined(0, c.Dims),
 		}}
@@ -144,15 +167,15 @@ func whom(c Cohorts, degraded []JourneyImpact) []incident.Finding {
 			entities = append(entities, p.Label+":"+p.Value)
 		}
 		out = append(out, incident.Finding{
-			Kind: incident.FindingBreakdown, Key: "cohort:" + cause.String(),
-			Title: fmt.Sprintf("For whom: %s (%s): %s failing against %s before; %s of the excess errors",
-				who, cause.String(), percent(cause.Ratio), percent(cause.Base), percent(cause.Share)),
+			Kind: incident.FindingBreakdown, Key: c.Signal.keyed("cohort") + ":" + cause.String(),
+			Title: fmt.Sprintf("For whom: %s (%s): %s %s against %s before; %s of the excess %s requests",
+				who, cause.String(), percent(cause.Ratio), c.Signal.Bad, percent(cause.Base), percent(cause.Share), c.Signal.BadAs),
 			Entities: entities, Score: cause.Score, Confidence: confidence,
 			Evidence: []incident.Evidence{{Kind: "series", Query: c.Query,
-				Summary: fmt.Sprintf("%.0f errors where the base rate expects %.0f", cause.Num, cause.Expect)}},
-			BaseRate: fmt.Sprintf("%s of these requests failed in the %s before the onset", percent(cause.Base), c.Baseline),
-			Refutation: "the other cohorts failing at the same ratio once more traffic has been seen, or the cohort's" +
-				" requests failing for a reason of their own before the onset",
+				Summary: fmt.Sprintf("%.0f %s requests where the base rate expects %.0f", cause.Num, c.Signal.BadAs, cause.Expect)}},
+			BaseRate: fmt.Sprintf("%s of these requests %s in the %s before the onset", percent(cause.Base), c.Signal.BadAs, c.Baseline),
+			Refutation: "the other cohorts " + c.Signal.Bad + " at the same ratio once more traffic has been seen, or the cohort's" +
+				" requests " + c.Signal.Bad + " for a reason of their own before the onset",
 			NotExamined: notExamined(i, c.Dims),
 		})
 	}

@@ -66,7 +66,9 @@ func RunScenario(ctx context.Context, n int, dir string, after, declaredAfter ti
 		_, err := st.RecordChange(ctx, c, c.Time)
 		return err
 	}
-	logs, err := logstore.Open(filepath.Join(dir, "logs"), logstore.Options{Templater: logparse.NewMiner().TemplateID})
+	// The scenario's clock, not the wall's: its past is months old, and retention must not
+	// drop it while the run reads it.
+	logs, err := logstore.Open(filepath.Join(dir, "logs"), logstore.Options{Templater: logparse.NewMiner().TemplateID, Now: func() time.Time { return end }})
 	if err != nil {
 		return run, err
 	}

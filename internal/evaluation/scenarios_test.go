@@ -49,7 +49,7 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 			if want, ok := logSign[n]; ok && !strings.Contains(strings.Join(logFindings, "\n"), want) {
-				t.Errorf("logs: want %q among %q", want, logFindings)
+				t.Errorf("logs: want %q among %q (not examined: %q)", want, logFindings, run.Result.NotExamined)
 			}
 		})
 	}

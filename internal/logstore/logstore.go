@@ -82,6 +82,9 @@ type Options struct {
 	// Templater gives a line's template id; default: DefaultTemplate.
 	Templater func(body string) uint32
 	Logger    *slog.Logger
+	// Now is the clock retention is measured against (default time.Now): a store filled with a
+	// recorded past (a replay, an evaluation) keeps that past by its own clock.
+	Now func() time.Time
 }
 
 // Store is the log store. Appends and queries may run concurrently.
@@ -110,6 +113,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	if opt.FlushEvery <= 0 {
 		opt.FlushEvery = 5 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	if opt.Templater == nil {
 		opt.Templater = DefaultTemplate
@@ -235,7 +241,7 @@ func (s *Store) flusher() {
 			if err := s.Flush(); err != nil {
 				s.opt.Logger.Error("log store flush", "err", err)
 			}
-			s.applyRetention(time.Now())
+			s.applyRetention(s.opt.Now())
 		}
 	}
 }

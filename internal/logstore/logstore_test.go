@@ -184,3 +184,19 @@ func FuzzChunkIndex(f *testing.F) {
 		}
 	})
 }
+
+// The flusher measures retention against the store's clock: a store of a recorded past keeps
+// it, however old it is by the wall's.
+func TestRetentionUsesTheStoresClock(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{Retention: time.Hour, FlushEvery: 10 * time.Millisecond, Now: func() time.Time { return t0.Add(30 * time.Minute) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fill(t, s)
+	time.Sleep(100 * time.Millisecond) // several flushes, each applying retention
+	left, _ := s.Select(context.Background(), Query{Start: t0, End: t0.Add(2 * time.Hour)})
+	if len(left) == 0 {
+		t.Fatal("the flusher dropped lines that are recent by the store's clock")
+	}
+}

@@ -42,10 +42,10 @@ func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, dep
 		bulkWeight[in.Name] = w
 		wsum += w
 	}
-	var totalReq, totalErr, latWeighted, ownWeighted, missWeighted float64
+	var totalReq, totalErr, latWeighted, ownLatWeighted, ownWeighted, missWeighted float64
 	if len(up) == 0 {
 		// Nothing to serve the traffic: every request fails at the load balancer.
-		sf.RPS, sf.ErrorRatio, sf.OwnError, sf.LatencyMS = offered, 1, 1, svc.LatencyMS
+		sf.RPS, sf.ErrorRatio, sf.OwnError, sf.LatencyMS, sf.OwnLatencyMS = offered, 1, 1, svc.LatencyMS, svc.LatencyMS
 	}
 	for k, in := range insts {
 		fr := InstanceFrame{Instance: in.Instance, Version: s.version[svc.Name], PortLimit: EphemeralPorts * destinations * s.spreadOf(svc.Name)}
@@ -174,6 +174,7 @@ func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, dep
 		totalReq += share * dt
 		totalErr += errs + rejected*dt
 		latWeighted += latMS * share
+		ownLatWeighted += latOwnMS * share
 		ownWeighted += (own + (1-own)*rejected/share) * share
 		miss := 0.0
 		if in.poolBroken {
@@ -191,6 +192,7 @@ func (s *Sim) stepService(f *Frame, svc Service, offered, bulkRPS, bulkKeys, dep
 		sf.RPS = totalReq / dt
 		sf.ErrorRatio = totalErr / totalReq
 		sf.LatencyMS = latWeighted / sf.RPS
+		sf.OwnLatencyMS = ownLatWeighted / sf.RPS
 		// What callers and journeys see: callers retry once on another instance, so a
 		// transient failure reaches them only if the retry fails too; the base rate and
 		// cohort faults (the same request fails the same way) are not retried away.

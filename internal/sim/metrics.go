@@ -43,7 +43,7 @@ type point struct {
 // framePoints lists a frame's data points and the resources they belong to, in a fixed order.
 func framePoints(f Frame, withAttrs bool) ([]resource, []point) {
 	var res []resource
-	pts := make([]point, 0, 40*len(f.Instances)+2*len(f.Journeys)+8)
+	pts := make([]point, 0, 40*len(f.Instances)+3*len(f.Journeys)+8)
 	for _, in := range f.Instances {
 		r := len(res)
 		if !withAttrs {
@@ -94,7 +94,8 @@ func framePoints(f Frame, withAttrs bool) ([]resource, []point) {
 	res = append(res, resource{attrs: [][2]string{{"service.name", "user-journeys"}, {"service.instance.id", "rum"}, {"deployment.environment.name", Environment}}})
 	for _, j := range f.Journeys {
 		if !withAttrs {
-			pts = append(pts, point{res: rum, name: "journey_requests", kind: counter, value: j.OK}, point{res: rum, name: "journey_requests", kind: counter, value: j.Errors})
+			pts = append(pts, point{res: rum, name: "journey_requests", kind: counter, value: j.OK - j.Slow},
+				point{res: rum, name: "journey_requests", kind: counter, value: j.Slow}, point{res: rum, name: "journey_requests", kind: counter, value: j.Errors})
 			continue
 		}
 		user := "public"
@@ -103,7 +104,10 @@ func framePoints(f Frame, withAttrs bool) ([]resource, []point) {
 		}
 		attrs := [][2]string{{"journey", j.Journey}, {"user_type", user}, {"region", j.Cohort.Region}, {"client", j.Cohort.Client},
 			{"app_version", j.Cohort.AppVersion}, {"plan", j.Cohort.Plan}}
-		pts = append(pts, point{res: rum, name: "journey_requests", kind: counter, value: j.OK, attrs: append(attrs, [2]string{"outcome", "ok"})})
+		// Outcomes partition the requests: fast successes, slow ones (over the journey's latency
+		// objective), failures.
+		pts = append(pts, point{res: rum, name: "journey_requests", kind: counter, value: j.OK - j.Slow, attrs: append(attrs, [2]string{"outcome", "ok"})})
+		pts = append(pts, point{res: rum, name: "journey_requests", kind: counter, value: j.Slow, attrs: append(attrs[:len(attrs):len(attrs)], [2]string{"outcome", "slow"})})
 		pts = append(pts, point{res: rum, name: "journey_requests", kind: counter, value: j.Errors, attrs: append(attrs[:len(attrs):len(attrs)], [2]string{"outcome", "error"})})
 	}
 	net := len(res)

@@ -79,7 +79,7 @@ type Sim struct {
 	undone       map[string]bool
 	limited      map[string]bool
 	spread       map[string]float64
-	journeys     [][2]float64 // by journey and cohort: ok, errors
+	journeys     [][3]float64 // by journey and cohort: ok, errors, slow (among the ok)
 	cohorts      []CohortShare
 	applied      []AppliedIntervention
 	pending      []Change // changes caused by interventions, not yet emitted
@@ -120,7 +120,7 @@ func New(w World, sc Scenario, seed uint64, start time.Time) (*Sim, error) {
 	for i, svc := range w.Services {
 		s.serviceIndex[svc.Name] = i
 	}
-	s.journeys = make([][2]float64, len(w.Journeys)*len(s.cohorts))
+	s.journeys = make([][3]float64, len(w.Journeys)*len(s.cohorts))
 	for _, c := range s.cohorts {
 		s.cohortClient = append(s.cohortClient, slices.Index(clients, c.Client))
 	}
@@ -301,8 +301,11 @@ type ServiceFrame struct {
 	OwnError   float64 // originating here and surviving the callers' retry, before cohort faults
 	Effective  float64 // what a caller sees, after its retry, including dependencies
 	LatencyMS  float64
-	Up         int
-	Instances  int
+	// OwnLatencyMS is the service's own time per request, without its calls': a journey's
+	// latency is the sum along its path.
+	OwnLatencyMS float64
+	Up           int
+	Instances    int
 }
 
 // JourneyFrame is one journey and cohort's cumulative request counts.
@@ -311,6 +314,8 @@ type JourneyFrame struct {
 	Cohort  Cohort
 	OK      float64
 	Errors  float64
+	// Slow counts the requests among OK slower than the journey's latency objective.
+	Slow float64
 	// Step counts, for alert rules.
 	StepOK, StepErrors float64
 }

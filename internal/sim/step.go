@@ -1,5 +1,7 @@
 package sim
 
+import "math"
+
 // batchBaseRPS is the batch indexer's own steady request rate.
 const batchBaseRPS = 0.5
 
@@ -127,10 +129,18 @@ func (s *Sim) Step() Frame {
 			draw := t.Unix()*1000 + int64(ci)
 			n := s.noise.poisson(key, 2*draw, rps[ji]*c.Share*dt)
 			errs := min(n, s.noise.poisson(key, 2*draw+1, n*(1-okRatio)))
+			// The successful requests slower than the journey's objective, from the latency
+			// along its path (its own drawing, so that the counts above stay as they were).
+			lat := 0.0
+			for _, si := range s.paths[ji][s.cohortClient[ci]] {
+				lat += f.Services[s.World.Services[si].Name].OwnLatencyMS
+			}
+			slow := min(n-errs, s.noise.poisson(slowKey+key, draw, (n-errs)*slowShare(lat, j.LatencyObjectiveMS)))
 			acc := &s.journeys[ji*len(s.cohorts)+ci]
 			acc[0] += n - errs
 			acc[1] += errs
-			f.Journeys = append(f.Journeys, JourneyFrame{Journey: j.Name, Cohort: c.Cohort, OK: acc[0], Errors: acc[1], StepOK: n - errs, StepErrors: errs})
+			acc[2] += slow
+			f.Journeys = append(f.Journeys, JourneyFrame{Journey: j.Name, Cohort: c.Cohort, OK: acc[0], Errors: acc[1], Slow: acc[2], StepOK: n - errs, StepErrors: errs})
 		}
 	}
 	for _, name := range s.linkNames() {
@@ -216,4 +226,17 @@ func (s *Sim) faultSum(kind FaultKind, service, instance string) float64 {
 		}
 	}
 	return v
+}
+
+// slowKey sets the drawing of slow requests apart from the journeys' other drawings.
+var slowKey = streamKey("journey-slow")
+
+// slowShare is the share of requests slower than the objective when the path's typical latency
+// is latMS: a few at any time (the tail of the distribution), most once the typical latency
+// reaches the objective.
+func slowShare(latMS, objectiveMS float64) float64 {
+	if objectiveMS <= 0 {
+		return 0
+	}
+	return 0.005 + 0.995/(1+math.Exp(-(latMS-objectiveMS)/(0.15*objectiveMS)))
 }

@@ -60,6 +60,9 @@ type Journey struct {
 	// Path is the services a request of this journey depends on, in call order; "frontend"
 	// stands for the client's frontend (web-frontend for web, mobile-bff for the apps).
 	Path []string
+	// LatencyObjectiveMS is the latency a request should not exceed: about three times the
+	// path's own time at low load.
+	LatencyObjectiveMS float64
 }
 
 // PathFor is the journey's path for a client, with the frontend resolved.
@@ -183,13 +186,13 @@ func DefaultWorld() World {
 			s("stripe", TierExternal, 1, 100000, 180, 0.002),
 		},
 		Journeys: []Journey{
-			{Name: "browse", Entry: "cdn-edge", BaseRPS: 900, SLO: 0.999,
+			{Name: "browse", Entry: "cdn-edge", BaseRPS: 900, SLO: 0.999, LatencyObjectiveMS: 100,
 				Path: []string{"cdn-edge", "api-gateway", "auth", "frontend", "catalog", "data-api", "memcache"}},
-			{Name: "search", Entry: "cdn-edge", BaseRPS: 300, SLO: 0.995,
+			{Name: "search", Entry: "cdn-edge", BaseRPS: 300, SLO: 0.995, LatencyObjectiveMS: 150,
 				Path: []string{"cdn-edge", "api-gateway", "auth", "frontend", "search", "data-api", "memcache"}},
-			{Name: "checkout", Entry: "cdn-edge", BaseRPS: 40, SLO: 0.999,
+			{Name: "checkout", Entry: "cdn-edge", BaseRPS: 40, SLO: 0.999, LatencyObjectiveMS: 800,
 				Path: []string{"cdn-edge", "api-gateway", "auth", "frontend", "cart", "checkout", "payments", "stripe", "orders", "data-api", "memcache"}},
-			{Name: "login", Entry: "cdn-edge", BaseRPS: 60, SLO: 0.999,
+			{Name: "login", Entry: "cdn-edge", BaseRPS: 60, SLO: 0.999, LatencyObjectiveMS: 40,
 				Path: []string{"cdn-edge", "api-gateway", "auth", "data-api", "memcache"}},
 		},
 		Nodes: []string{"node-a1", "node-a2", "node-a3", "node-b1", "node-b2", "node-b3"},
