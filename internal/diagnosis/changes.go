@@ -129,6 +129,12 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 	if len(cands) > 0 && cands[0].score < minCandidate {
 		return []incident.Finding{noneStandsOut(len(cands), after)}
 	}
+	toFailing := 0 // changes to a failing service (or a flag of one)
+	for _, r := range cands {
+		if r.rel.weight >= 0.8 {
+			toFailing++
+		}
+	}
 	var out []incident.Finding
 	for i, r := range cands {
 		if i >= 5 || r.score < minCandidate {
@@ -155,6 +161,9 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 			against = append(against, "it is "+roundAge(age)+" older than the onset")
 		}
 		ev := []incident.Evidence{{Kind: "change", Ref: c.ID, Summary: strings.Join(forIt, "; ")}}
+		if len(against) > 0 {
+			ev = append(ev, incident.Evidence{Kind: "change", Ref: c.ID, Summary: "against it: " + strings.Join(against, "; ")})
+		}
 		if r.shift.Query != "" {
 			summary := "the changed service's " + r.shift.Signal + " around the change"
 			if r.shift.Of != "" {
@@ -169,15 +178,25 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 			Evidence: ev, Action: undo(c),
 			Refutation: "undoing it leaves the impact as it was, or the impact began in a place " + serviceOf(c) + " cannot reach",
 		}
-		if len(against) > 0 {
-			f.BaseRate = "against: " + strings.Join(against, "; ")
-		}
+		// The base rate of changes: how many came before the onset, and how many of them to the
+		// failing services, so that "a change came before it" is read against how often one does.
+		f.BaseRate = fmt.Sprintf("%d recorded changes in the %s before the onset, %d of them to the failing services",
+			len(cands), roundAge(lookback(cs, ctx.Onset)), toFailing)
 		if i == 0 && after > 0 {
 			f.NotExamined = append(f.NotExamined, fmt.Sprintf("%d change(s) after the onset, never candidates", after))
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// lookback is how far before the onset the oldest change examined lies.
+func lookback(cs []changes.Change, onset time.Time) time.Duration {
+	var d time.Duration
+	for _, c := range cs {
+		d = max(d, onset.Sub(c.Time))
+	}
+	return d
 }
 
 // minCandidate is the least score of a change named as a candidate cause: a change neither

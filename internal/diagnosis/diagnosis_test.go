@@ -57,6 +57,10 @@ func TestRankChanges(t *testing.T) {
 	if actions["change:flag"] != "turn flag checkout-new-tax back to off" || actions["change:same"] != "roll checkout back to 1.4.1" {
 		t.Errorf("actions: %v", actions)
 	}
+	// Each candidate is read against how many changes came before the onset.
+	if !strings.Contains(out[0].BaseRate, "recorded changes in the") || !strings.Contains(out[0].BaseRate, "of them to the failing services") {
+		t.Errorf("base rate: %q", out[0].BaseRate)
+	}
 }
 
 func keys(fs []incident.Finding) []string {
