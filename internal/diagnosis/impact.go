@@ -136,15 +136,17 @@ func whom(c Cohorts, degraded []JourneyImpact) []incident.Finding {
 	}
 	causes := breakdown.Explain(c.Dims, leaves, breakdown.DefaultConfig)
 	if len(causes) == 0 {
-		var names []string
+		var names, bases []string
 		for _, d := range degraded {
 			names = append(names, d.Journey)
+			bases = append(bases, d.Journey+" "+percent(d.Base))
 		}
 		return []incident.Finding{{
 			Kind: incident.FindingBreakdown, Key: c.Signal.keyed("cohort") + ":everyone",
 			Title:    "For whom: everyone on " + strings.Join(names, ", ") + ": no cohort is " + c.Signal.Bad + " much more than the others",
 			Entities: []string{"cohort:everyone"}, Score: 0, Confidence: Calibration.Everyone.Confidence(),
 			Evidence:    []incident.Evidence{{Kind: "series", Query: c.Query, Summary: "every cohort's ratio of " + c.Signal.BadAs + " requests rose by a comparable factor"}},
+			BaseRate:    fmt.Sprintf("%s in the %s before the onset, every cohort together", strings.Join(bases, ", "), c.Baseline),
 			Refutation:  "a cohort label not recorded on the journey metric that separates the failures",
 			NotExamined: notExamined(0, c.Dims),
 		}}
