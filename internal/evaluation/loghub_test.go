@@ -44,13 +44,7 @@ func TestLoghubMetricsByHand(t *testing.T) {
 }
 
 // dataDir is the Loghub 2k folder beside the project, if present.
-func dataDir(t testing.TB) string {
-	dir := filepath.Join("..", "..", "..", "shared", "datasets", "loghub-2k")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("the Loghub 2k data set is not at %s: the evaluation regression check needs it", dir)
-	}
-	return dir
-}
+func dataDir(t testing.TB) string { return datasetDir(t, "the Loghub 2k data set", "loghub-2k") }
 
 // TestLoghubDoesNotRegress runs the evaluation when the data set is present and fails if a
 // score drops below the figure recorded in docs/evaluation.md.

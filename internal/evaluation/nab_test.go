@@ -1,20 +1,12 @@
 package evaluation
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-func nabDir(t testing.TB) string {
-	dir := filepath.Join("..", "..", "..", "shared", "datasets", "nab")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("the NAB corpus is not at %s: the evaluation regression check needs it", dir)
-	}
-	return dir
-}
+func nabDir(t testing.TB) string { return datasetDir(t, "the NAB corpus", "nab") }
 
 // TestNABDoesNotRegress runs the detector over the corpus when it is present and fails if a
 // profile's score drops below the figure recorded in docs/evaluation.md.

@@ -2,19 +2,11 @@ package evaluation
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
-func petshopDir(t testing.TB) string {
-	dir := filepath.Join("..", "..", "..", "shared", "datasets", "petshop")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("the PetShop data set is not at %s: the evaluation regression check needs it", dir)
-	}
-	return dir
-}
+func petshopDir(t testing.TB) string { return datasetDir(t, "the PetShop data set", "petshop") }
 
 // TestPetshopDoesNotRegress localises every issue when the data set is present and fails if a
 // scenario's top-1 drops below the figure recorded in docs/evaluation.md.

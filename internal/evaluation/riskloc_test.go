@@ -1,8 +1,6 @@
 package evaluation
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,11 +9,7 @@ import (
 )
 
 func rsDir(t testing.TB) string {
-	dir := filepath.Join("..", "..", "..", "shared", "datasets", "riskloc", "data", "RS")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("the RiskLoc RS cases are not at %s: the evaluation regression check needs them", dir)
-	}
-	return dir
+	return datasetDir(t, "the RiskLoc RS cases", "riskloc", "data", "RS")
 }
 
 // TestRSDoesNotRegress runs the breakdown over the RS cases when they are present and fails if

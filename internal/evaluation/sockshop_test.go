@@ -2,19 +2,11 @@ package evaluation
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
-func sockShopDir(t testing.TB) string {
-	dir := filepath.Join("..", "..", "..", "shared", "datasets", "sockshop1")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("the Sock Shop cases are not at %s: the evaluation regression check needs them", dir)
-	}
-	return dir
-}
+func sockShopDir(t testing.TB) string { return datasetDir(t, "the Sock Shop cases", "sockshop1") }
 
 // TestSockShopDoesNotRegress runs the ranking over the 50 cases when they are present and fails
 // if a score drops below the figure recorded in docs/evaluation.md.
