@@ -325,7 +325,11 @@ func (is PetshopIssue) rows(node, metric, stat string) (before, after []float64)
 	col := is.Metrics.column(node, metric, stat)
 	times := is.Metrics.Times
 	if col == nil {
-		return nil, make([]float64, is.afterRows())
+		after = make([]float64, is.afterRows())
+		for i := range after {
+			after[i] = math.NaN()
+		}
+		return nil, after
 	}
 	first := len(times) - is.afterRows()
 	return col[:first], col[first:]
@@ -381,22 +385,25 @@ func (s PetshopScenario) levelMoves(is PetshopIssue, node string) []diagnosis.Mo
 	if b := finiteValues(before); len(b) > 0 {
 		own = medianOf(b)
 	}
+	type level struct{ at, spread float64 }
+	levels := make([]level, len(bases))
+	for i, base := range bases {
+		base = finiteValues(base)
+		mb := medianOf(base)
+		dev := make([]float64, len(base))
+		for i, v := range base {
+			dev[i] = math.Abs(v - mb)
+		}
+		levels[i] = level{max(mb, own), max(1.4826*medianOf(dev), 0.05*math.Abs(mb), 1e-9)}
+	}
 	for i, v := range after {
 		if math.IsNaN(v) {
 			continue
 		}
 		mv := diagnosis.Move{Shift: math.Inf(1), Delta: math.Inf(1)}
-		for _, base := range bases {
-			base = finiteValues(base)
-			mb := medianOf(base)
-			dev := make([]float64, len(base))
-			for i, v := range base {
-				dev[i] = math.Abs(v - mb)
-			}
-			spread := max(1.4826*medianOf(dev), 0.05*math.Abs(mb), 1e-9)
-			level := max(mb, own)
-			mv.Shift = min(mv.Shift, (v-level)/spread)
-			mv.Delta = min(mv.Delta, v-level)
+		for _, l := range levels {
+			mv.Shift = min(mv.Shift, (v-l.at)/l.spread)
+			mv.Delta = min(mv.Delta, v-l.at)
 		}
 		out[i] = mv
 	}
@@ -406,8 +413,7 @@ func (s PetshopScenario) levelMoves(is PetshopIssue, node string) []diagnosis.Mo
 // errorMoves is how far a node's share of failed requests rose in each row from the symptom's
 // time on, as counts: the row's failures against those its requests would have met at the
 // highest failure ratio of the baselines (the upper quartile of their rows) and the issue's own
-// rows before, as a Poisson z (the
-// root of the deviance, 0 for fewer failures than expected).
+// rows before, as a Poisson z (the root of the deviance, 0 for fewer failures than expected).
 func (s PetshopScenario) errorMoves(is PetshopIssue, node string) []diagnosis.Move {
 	failed := func(avail, req []float64) (errors, requests float64) {
 		for i := range min(len(avail), len(req)) {
