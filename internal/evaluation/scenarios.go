@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -256,18 +257,11 @@ func JudgeScenario(run ScenarioRun) ScenarioOutcome {
 			herring = rh.Entity.Name
 		}
 	}
-	check(CheckNoHerring, herring == "", "first: "+cmpOr(herring, "no red herring"))
+	check(CheckNoHerring, herring == "", "first: "+cmp.Or(herring, "no red herring"))
 	if ff := truth.FirstFailure; ff.Kind == "service" || ff.Kind == "third-party" {
 		check(CheckLogs, slices.Contains(logged, "service:"+ff.Name), "log findings about "+ff.Name)
 	}
 	return out
-}
-
-func cmpOr(s, or string) string {
-	if s == "" {
-		return or
-	}
-	return s
 }
 
 // cohortRight reports whether the first for-whom finding names the truth: everyone when everyone
