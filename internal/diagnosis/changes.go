@@ -145,15 +145,15 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 		var forIt, against []string
 		forIt = append(forIt, fmt.Sprintf("%s %s before the onset", describe(c), roundAge(age)))
 		if r.rel.weight >= 0.6 {
-			forIt = append(forIt, serviceOf(c)+" "+r.rel.says)
+			forIt = append(forIt, c.Entity()+" "+r.rel.says)
 		} else {
-			against = append(against, serviceOf(c)+" "+r.rel.says)
+			against = append(against, c.Entity()+" "+r.rel.says)
 		}
 		switch {
 		case r.shift.Z >= minMoved:
 			forIt = append(forIt, fmt.Sprintf("%s moved %.0f spreads after the change, before the onset", r.shift.what(), r.shift.Z))
 		case r.shift.Signal != "":
-			against = append(against, serviceOf(c)+"'s signals did not move between the change and the onset")
+			against = append(against, c.Entity()+"'s signals did not move between the change and the onset")
 		default:
 			against = append(against, "the changed service's own signals were not examined")
 		}
@@ -176,7 +176,7 @@ func RankChanges(cs []changes.Change, ctx ChangeContext) []incident.Finding {
 			Title:    fmt.Sprintf("Candidate cause: %s, %s before the onset", describe(c), roundAge(age)),
 			Entities: entitiesOf(c), Score: r.score, Confidence: changeConfidence(i),
 			Evidence: ev, Action: undo(c),
-			Refutation: "undoing it leaves the impact as it was, or the impact began in a place " + serviceOf(c) + " cannot reach",
+			Refutation: "undoing it leaves the impact as it was, or the impact began in a place " + c.Entity() + " cannot reach",
 		}
 		// The base rate of changes: how many came before the onset, and how many of them to the
 		// failing services, so that "a change came before it" is read against how often one does.
@@ -237,19 +237,9 @@ func describe(c changes.Change) string {
 		}
 		return s
 	case c.To != "":
-		return fmt.Sprintf("%s of %s %s", c.Kind, serviceOf(c), c.To)
+		return fmt.Sprintf("%s of %s %s", c.Kind, c.Entity(), c.To)
 	}
-	return fmt.Sprintf("%s of %s", c.Kind, serviceOf(c))
-}
-
-func serviceOf(c changes.Change) string {
-	switch {
-	case c.Service != "":
-		return c.Service
-	case c.Flag != "":
-		return "flag " + c.Flag
-	}
-	return c.Environment
+	return fmt.Sprintf("%s of %s", c.Kind, c.Entity())
 }
 
 func entitiesOf(c changes.Change) []string {
@@ -277,9 +267,9 @@ func undo(c changes.Change) string {
 		}
 		return "revert flag " + c.Flag
 	case changes.Config, changes.Infrastructure:
-		return "revert the " + string(c.Kind) + " change to " + serviceOf(c)
+		return "revert the " + string(c.Kind) + " change to " + c.Entity()
 	case changes.Scaling:
-		return "scale " + serviceOf(c) + " back"
+		return "scale " + c.Entity() + " back"
 	}
 	return ""
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sextant-sre/sextant/internal/anomaly"
 	"github.com/sextant-sre/sextant/internal/breakdown"
 	"github.com/sextant-sre/sextant/internal/diagnosis"
 )
@@ -383,18 +384,13 @@ func (s PetshopScenario) levelMoves(is PetshopIssue, node string) []diagnosis.Mo
 	}
 	own := math.Inf(-1)
 	if b := finiteValues(before); len(b) > 0 {
-		own = medianOf(b)
+		own = anomaly.RobustBaseline(b).Median
 	}
 	type level struct{ at, spread float64 }
 	levels := make([]level, len(bases))
 	for i, base := range bases {
-		base = finiteValues(base)
-		mb := medianOf(base)
-		dev := make([]float64, len(base))
-		for i, v := range base {
-			dev[i] = math.Abs(v - mb)
-		}
-		levels[i] = level{max(mb, own), max(1.4826*medianOf(dev), 0.05*math.Abs(mb), 1e-9)}
+		b := anomaly.RobustBaseline(finiteValues(base)) // a copy: it sorts in place
+		levels[i] = level{max(b.Median, own), max(1.4826*b.MAD, 0.05*math.Abs(b.Median), 1e-9)}
 	}
 	for i, v := range after {
 		if math.IsNaN(v) {
@@ -468,15 +464,6 @@ func finiteValues(v []float64) []float64 {
 		}
 	}
 	return out
-}
-
-func medianOf(v []float64) float64 {
-	s := slices.Sorted(slices.Values(v))
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // quantile is the q-quantile of v (nearest rank), 0 for none.
