@@ -21,23 +21,28 @@ type Config struct {
 	// Refractory is how many samples after an alarm a weaker one is silenced: one event, one
 	// alarm.
 	Refractory int
+	// Memory is how many past z-scores judge how unusual a new one is for the series.
+	Memory int
 }
 
 // DefaultConfig is the configuration Sextant uses everywhere.
-var DefaultConfig = Config{Window: 1000, Recent: 6, Scale: 8, Refractory: 300}
+var DefaultConfig = Config{Window: 1000, Recent: 6, Scale: 8, Refractory: 200, Memory: 8000}
 
 // Detector scores one series, sample by sample, from the past only.
 type Detector struct {
-	cfg      Config
-	ring     []float64 // the last Window samples; once full, next is the oldest
-	next     int
-	sorted   []float64 // the same samples, sorted
-	recent   []float64 // the last Recent samples
-	peak     float64   // the strongest recent score
-	since    int       // samples since the peak was set
-	past     []float64 // recent z-scores, sorted, for how unusual a z is for this series
-	pastQ    []float64 // the same in arrival order, a ring; once full, pastNext is the oldest
-	pastNext int
+	cfg    Config
+	window *window   // the baseline window
+	base   windowFit // its median and spread, as of its last merge
+	// Since the last merge: the extremes of the samples not yet in base.
+	pendingLo, pendingHi float64
+
+	recent       []float64 // the last Recent samples, a ring; once full, recentNext is the oldest
+	recentNext   int
+	recentSorted []float64 // the same, sorted
+
+	peak  float64 // the strongest recent score
+	since int     // samples since the peak was set
+	past  *ranks  // recent z-scores, for how unusual a z is for this series
 
 	// Shapes: the series' values quantised in half units of its spread; three consecutive
 	// levels never seen together before are a new shape, whatever their size.
@@ -46,6 +51,18 @@ type Detector struct {
 	levels            [levelCount]int // samples seen at each level
 	seen              int
 }
+
+// windowFit is what the score reads from the baseline window.
+type windowFit struct {
+	median, scale, lo, hi float64
+}
+
+// mergeEvery is how many samples the baseline window takes in one merge: its median and
+// spread lag the series by up to this many samples less one.
+const mergeEvery = 50
+
+// maxRecent bounds Config.Recent.
+const maxRecent = 15
 
 // noveltyZ is the distance a never-seen shape counts as: as much as a large spike.
 const noveltyZ = 20.0
@@ -66,7 +83,12 @@ func NewDetector(cfg Config) *Detector {
 	if cfg.Window <= 0 {
 		cfg = DefaultConfig
 	}
-	return &Detector{cfg: cfg, ring: make([]float64, 0, cfg.Window), sorted: make([]float64, 0, cfg.Window)}
+	if cfg.Memory <= 0 {
+		cfg.Memory = DefaultConfig.Memory
+	}
+	cfg.Recent = max(1, min(cfg.Recent, maxRecent))
+	return &Detector{cfg: cfg, window: newWindow(cfg.Window, mergeEvery), past: newRanks(cfg.Memory),
+		pendingLo: math.Inf(1), pendingHi: math.Inf(-1)}
 }
 
 // Baseline is a robust summary of a reference window.
@@ -98,36 +120,35 @@ func median(sorted []float64) float64 {
 	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
-// scale is the spread a deviation is measured in: the MAD as a standard deviation, but never
-// less than a small part of the level and of the whole range (a flat line has no MAD).
-func (d *Detector) scale(med, mad float64) float64 {
-	s := 1.4826 * mad
-	lo, hi := d.sorted[0], d.sorted[len(d.sorted)-1]
-	return max(s, 0.05*(hi-lo), 1e-3*math.Abs(med), 1e-9)
+// fit reads the median and spread of the sorted window. The spread is the MAD as a standard
+// deviation, but never less than a small part of the level and of the whole range (a flat line
+// has no MAD).
+func fit(sorted []float64) windowFit {
+	med := median(sorted)
+	lo, hi := sorted[0], sorted[len(sorted)-1]
+	s := max(1.4826*mad(sorted, med), 0.05*(hi-lo), 1e-3*math.Abs(med), 1e-9)
+	return windowFit{median: med, scale: s, lo: lo, hi: hi}
 }
 
 // Add scores a sample against the samples before it and then learns it. The score is in
-// [0, 1): 0 while the detector is still learning.
+// [0, 1): 0 while the detector is still learning, and for a sample that is not a number.
 func (d *Detector) Add(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
 	var score float64
-	if len(d.sorted) >= min(d.cfg.Window, 30) {
-		n := len(d.sorted)
-		med := median(d.sorted)
-		mad := d.mad(med)
-		s := d.scale(med, mad)
-		spike := math.Abs(v-med) / s
+	if len(d.window.sorted) >= min(d.cfg.Window, 30) {
+		b := d.base
+		spike := math.Abs(v-b.median) / b.scale
 		level := 0.0
 		if len(d.recent) == d.cfg.Recent {
-			var buf [16]float64
-			rs := append(append(buf[:0], d.recent...), v)
-			insertionSort(rs)
-			level = math.Abs(median(rs)-med) / s * 1.5
+			level = math.Abs(medianWith(d.recentSorted, v)-b.median) / b.scale * 1.5
 		}
 		// Outside the range ever seen counts more than inside it.
-		if v > d.sorted[n-1] || v < d.sorted[0] {
+		if v > max(b.hi, d.pendingHi) || v < min(b.lo, d.pendingLo) {
 			spike *= 1.5
 		}
-		bin := int(math.Round((v - med) / s * 2))
+		bin := int(math.Round((v - b.median) / b.scale * 2))
 		bin = max(-12, min(12, bin))
 		novel := 0.0
 		if d.shapes == nil {
@@ -149,11 +170,8 @@ func (d *Detector) Add(v float64) float64 {
 		magnitude := 1 - 1/(1+zs*zs)
 		// How unusual is this z for this series? The share of recent z-scores below it: a
 		// noisy series' everyday deviations do not read as anomalies.
-		rank := 1.0
-		if len(d.past) > 0 {
-			rank = float64(below(d.past, z)) / float64(len(d.past))
-		}
-		d.remember(z)
+		rank := d.past.rank(z)
+		d.past.remember(z)
 		score = magnitude * (rank * rank) * (rank * rank)
 	}
 	// One event, one alarm: while an alarm is recent, weaker scores are silenced.
@@ -169,30 +187,14 @@ func (d *Detector) Add(v float64) float64 {
 	return out
 }
 
-// pastZ is how many recent z-scores judge how unusual a new one is.
-const pastZ = 2000
-
-func (d *Detector) remember(z float64) {
-	if len(d.pastQ) < pastZ {
-		d.pastQ = append(d.pastQ, z)
-		d.past = insertSorted(d.past, z)
-		return
-	}
-	old := d.pastQ[d.pastNext]
-	d.pastQ[d.pastNext] = z
-	d.pastNext = (d.pastNext + 1) % pastZ
-	replaceSorted(d.past, old, z)
-}
-
-// mad is the median absolute deviation of the window from its median med, read from the
-// sorted window without sorting anything: the deviations below and above the median are two
+// mad is the median absolute deviation of sorted values from their median med, read without sorting anything: the deviations below and above the median are two
 // sorted runs, and the MAD is their middle, found by bisection.
-func (d *Detector) mad(med float64) float64 {
-	n := len(d.sorted)
+func mad(sorted []float64, med float64) float64 {
+	n := len(sorted)
 	if n%2 == 1 {
-		return kthDeviation(d.sorted, med, n/2)
+		return kthDeviation(sorted, med, n/2)
 	}
-	return (kthDeviation(d.sorted, med, n/2-1) + kthDeviation(d.sorted, med, n/2)) / 2
+	return (kthDeviation(sorted, med, n/2-1) + kthDeviation(sorted, med, n/2)) / 2
 }
 
 // kthDeviation is the k-th smallest (from 0) of |x - med| over sorted.
@@ -233,30 +235,60 @@ func kthDeviation(sorted []float64, med float64, k int) float64 {
 }
 
 func (d *Detector) learn(v float64) {
-	if len(d.ring) < d.cfg.Window {
-		d.ring = append(d.ring, v)
-		d.sorted = insertSorted(d.sorted, v)
+	if d.window.push(v) {
+		d.base = fit(d.window.sorted)
+		d.pendingLo, d.pendingHi = math.Inf(1), math.Inf(-1)
 	} else {
-		old := d.ring[d.next]
-		d.ring[d.next] = v
-		d.next = (d.next + 1) % d.cfg.Window
-		replaceSorted(d.sorted, old, v)
+		d.pendingLo, d.pendingHi = min(d.pendingLo, v), max(d.pendingHi, v)
 	}
-	if len(d.recent) == d.cfg.Recent {
-		copy(d.recent, d.recent[1:])
-		d.recent[len(d.recent)-1] = v
-	} else {
+	if len(d.recent) < d.cfg.Recent {
 		d.recent = append(d.recent, v)
+		d.recentSorted = insertSorted(d.recentSorted, v)
+		return
 	}
+	old := d.recent[d.recentNext]
+	d.recent[d.recentNext] = v
+	if d.recentNext++; d.recentNext == len(d.recent) {
+		d.recentNext = 0
+	}
+	replaceSmall(d.recentSorted, old, v)
 }
 
-// insertionSort sorts a handful of values faster than a general sort.
-func insertionSort(s []float64) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
+// replaceSmall swaps one copy of old in a short sorted slice for v, moving the values between
+// them one place: for a handful of values, cheaper than searching.
+func replaceSmall(sorted []float64, old, v float64) {
+	i := 0
+	for sorted[i] != old {
+		i++
 	}
+	for i > 0 && sorted[i-1] > v {
+		sorted[i] = sorted[i-1]
+		i--
+	}
+	for i < len(sorted)-1 && sorted[i+1] < v {
+		sorted[i] = sorted[i+1]
+		i++
+	}
+	sorted[i] = v
+}
+
+// medianWith is the median of sorted and v together, without merging them.
+func medianWith(sorted []float64, v float64) float64 {
+	p := below(sorted, v)
+	at := func(k int) float64 { // the k-th of the merged values
+		switch {
+		case k < p:
+			return sorted[k]
+		case k == p:
+			return v
+		}
+		return sorted[k-1]
+	}
+	n := len(sorted) + 1
+	if n%2 == 1 {
+		return at(n / 2)
+	}
+	return (at(n/2-1) + at(n/2)) / 2
 }
 
 // below is how many values of sorted are less than v.
@@ -286,21 +318,4 @@ func insertSorted(sorted []float64, v float64) []float64 {
 	copy(sorted[i+1:], sorted[i:])
 	sorted[i] = v
 	return sorted
-}
-
-// replaceSorted swaps one copy of old in sorted for v, moving only the values between the two
-// places: a window that slides over a steady series moves little.
-func replaceSorted(sorted []float64, old, v float64) {
-	i := below(sorted, old)
-	j := below(sorted, v)
-	switch {
-	case j > i+1:
-		copy(sorted[i:j-1], sorted[i+1:j])
-		sorted[j-1] = v
-	case j < i:
-		copy(sorted[j+1:i+1], sorted[j:i])
-		sorted[j] = v
-	default:
-		sorted[i] = v
-	}
 }

@@ -107,28 +107,100 @@ func TestKthDeviationMatchesSorting(t *testing.T) {
 	}
 }
 
-// The sorted window is kept by replacing one value with another in place; it must stay the
-// sorted copy of the ring, ties and all.
-func TestReplaceSortedKeepsTheWindowSorted(t *testing.T) {
+// The window's sorted copy, after each merge, must hold exactly the samples of its ring, ties
+// and all; between merges it lags by the pending samples.
+func TestWindowKeepsItsSortedCopy(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 4))
-	var ring, sorted []float64
-	for step := range 5000 {
-		v := float64(rnd.IntN(20))
-		if len(ring) < 50 {
-			ring = append(ring, v)
-			sorted = insertSorted(sorted, v)
-		} else {
-			old := ring[step%50]
-			ring[step%50] = v
-			replaceSorted(sorted, old, v)
+	for _, c := range []struct{ size, batch int }{{50, 5}, {50, 1}, {1000, 25}, {7, 3}, {3, 7}} {
+		w := newWindow(c.size, c.batch)
+		var all []float64
+		for step := range 5000 {
+			v := float64(rnd.IntN(20))
+			if step%3 == 0 {
+				v = rnd.NormFloat64()
+			}
+			all = append(all, v)
+			if !w.push(v) {
+				continue
+			}
+			held := len(w.batches) // the size, rounded up to whole batches
+			want := slices.Sorted(slices.Values(all[max(0, len(all)-held):]))
+			if !slices.Equal(w.sorted, want) {
+				t.Fatalf("size %d batch %d, step %d: %v, want %v", c.size, c.batch, step, w.sorted, want)
+			}
 		}
-		want := slices.Sorted(slices.Values(ring))
-		if !slices.Equal(sorted, want) {
-			t.Fatalf("step %d: %v, want %v", step, sorted, want)
+	}
+}
+
+func TestReplaceSmallAndMedianWith(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for n := 1; n <= maxRecent; n++ {
+		ring := make([]float64, n)
+		for i := range ring {
+			ring[i] = float64(rnd.IntN(9))
 		}
-		probe := float64(rnd.IntN(22)) - 0.5*float64(rnd.IntN(2))
-		if got, want := below(sorted, probe), sort.SearchFloat64s(sorted, probe); got != want {
-			t.Fatalf("below(%v, %v) = %d, want %d", sorted, probe, got, want)
+		sorted := slices.Sorted(slices.Values(ring))
+		for step := range 500 {
+			v := float64(rnd.IntN(9))
+			all := append(slices.Clone(sorted), v)
+			slices.Sort(all)
+			if got, want := medianWith(sorted, v), median(all); got != want {
+				t.Fatalf("median of %v and %v: %v, want %v", sorted, v, got, want)
+			}
+			replaceSmall(sorted, ring[step%n], v)
+			ring[step%n] = v
+			if want := slices.Sorted(slices.Values(ring)); !slices.Equal(sorted, want) {
+				t.Fatalf("step %d: %v, want %v", step, sorted, want)
+			}
+		}
+	}
+	probe := []float64{1, 2, 2, 5}
+	for _, v := range []float64{0, 1, 1.5, 2, 3, 5, 6} {
+		if got, want := below(probe, v), sort.SearchFloat64s(probe, v); got != want {
+			t.Errorf("below(%v, %v) = %d, want %d", probe, v, got, want)
+		}
+	}
+}
+
+// A rank read from the histogram must be the exact share of smaller distances to within the
+// distances that share its bin.
+func TestRanksMatchCountingToWithinABin(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	const n = 300
+	r := newRanks(n)
+	var recent []float64
+	for step := range 3000 {
+		z := math.Exp(rnd.NormFloat64() * 3)
+		if step%10 == 0 {
+			z = 0
+		}
+		if len(recent) > 0 {
+			less, same := 0, 0
+			for _, x := range recent {
+				switch {
+				case rankBin(x) == rankBin(z):
+					same++
+				case x < z:
+					less++
+				}
+			}
+			want := (float64(less) + float64(same)/2) / float64(len(recent))
+			if got := r.rank(z); math.Abs(got-want) > 1e-12 {
+				t.Fatalf("step %d: rank of %v is %v, want %v", step, z, got, want)
+			}
+		}
+		r.remember(z)
+		recent = append(recent, z)
+		if len(recent) > n {
+			recent = recent[1:]
+		}
+	}
+	for _, c := range []struct {
+		a, b float64
+		same bool
+	}{{1, 1.1, true}, {1, 1.2, false}, {0, 1e-9, true}, {1e9, 1e12, true}, {0.5, 1, false}} {
+		if got := rankBin(c.a) == rankBin(c.b); got != c.same {
+			t.Errorf("bins of %v and %v: same %v, want %v", c.a, c.b, got, c.same)
 		}
 	}
 }
