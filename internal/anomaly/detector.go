@@ -32,8 +32,9 @@ var DefaultConfig = Config{Window: 1000, Recent: 6, Scale: 8, Refractory: 200, M
 type Detector struct {
 	cfg    Config
 	window *window   // the baseline window
-	base   windowFit // its median and spread, as of its last merge
-	// Since the last merge: the extremes of the samples not yet in base.
+	base   windowFit // its median and spread, as of its last fit
+	// Since the last fit: how many samples, and their extremes.
+	unfit                int
 	pendingLo, pendingHi float64
 
 	recent       []float64 // the last Recent samples, a ring; once full, recentNext is the oldest
@@ -47,8 +48,8 @@ type Detector struct {
 	// Shapes: the series' values quantised in half units of its spread; three consecutive
 	// levels never seen together before are a new shape, whatever their size.
 	prevBin, prev2Bin int
-	shapes            []int32         // how often each shape was seen, indexed by shapeIndex
-	levels            [levelCount]int // samples seen at each level
+	shapes            *[shapeWords]uint64 // the shapes seen, a bit each, indexed by shapeIndex
+	levels            [levelCount]int     // samples seen at each level
 	seen              int
 }
 
@@ -57,9 +58,9 @@ type windowFit struct {
 	median, scale, lo, hi float64
 }
 
-// mergeEvery is how many samples the baseline window takes in one merge: its median and
-// spread lag the series by up to this many samples less one.
-const mergeEvery = 50
+// fitEvery is how often the baseline's median and spread are read from the window: they lag
+// the series by up to this many samples less one.
+const fitEvery = 25
 
 // maxRecent bounds Config.Recent.
 const maxRecent = 15
@@ -72,6 +73,9 @@ const noveltyAfter = 200
 
 // levelCount is how many levels a value is quantised to: -12..12 half units of spread.
 const levelCount = 25
+
+// shapeWords holds a bit for every shape: small enough to stay in the cache.
+const shapeWords = (levelCount*levelCount*levelCount + 63) / 64
 
 // shapeIndex places three consecutive levels in the detector's table of shapes.
 func shapeIndex(a, b, c int) int {
@@ -87,7 +91,7 @@ func NewDetector(cfg Config) *Detector {
 		cfg.Memory = DefaultConfig.Memory
 	}
 	cfg.Recent = max(1, min(cfg.Recent, maxRecent))
-	return &Detector{cfg: cfg, window: newWindow(cfg.Window, mergeEvery), past: newRanks(cfg.Memory),
+	return &Detector{cfg: cfg, window: newWindow(cfg.Window), past: newRanks(cfg.Memory),
 		pendingLo: math.Inf(1), pendingHi: math.Inf(-1)}
 }
 
@@ -104,12 +108,7 @@ func RobustBaseline(values []float64) Baseline {
 	}
 	sort.Float64s(values)
 	med := median(values)
-	dev := make([]float64, len(values))
-	for i, v := range values {
-		dev[i] = math.Abs(v - med)
-	}
-	sort.Float64s(dev)
-	return Baseline{Median: med, MAD: median(dev)}
+	return Baseline{Median: med, MAD: mad(values, med)}
 }
 
 func median(sorted []float64) float64 {
@@ -120,24 +119,14 @@ func median(sorted []float64) float64 {
 	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
-// fit reads the median and spread of the sorted window. The spread is the MAD as a standard
-// deviation, but never less than a small part of the level and of the whole range (a flat line
-// has no MAD).
-func fit(sorted []float64) windowFit {
-	med := median(sorted)
-	lo, hi := sorted[0], sorted[len(sorted)-1]
-	s := max(1.4826*mad(sorted, med), 0.05*(hi-lo), 1e-3*math.Abs(med), 1e-9)
-	return windowFit{median: med, scale: s, lo: lo, hi: hi}
-}
-
 // Add scores a sample against the samples before it and then learns it. The score is in
 // [0, 1): 0 while the detector is still learning, and for a sample that is not a number.
 func (d *Detector) Add(v float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if v-v != 0 { // NaN or ±Inf
 		return 0
 	}
 	var score float64
-	if len(d.window.sorted) >= min(d.cfg.Window, 30) {
+	if d.window.len()-d.unfit >= min(d.cfg.Window, 30) {
 		b := d.base
 		spike := math.Abs(v-b.median) / b.scale
 		level := 0.0
@@ -152,17 +141,18 @@ func (d *Detector) Add(v float64) float64 {
 		bin = max(-12, min(12, bin))
 		novel := 0.0
 		if d.shapes == nil {
-			d.shapes = make([]int32, levelCount*levelCount*levelCount)
+			d.shapes = new([shapeWords]uint64)
 		}
 		key := shapeIndex(d.prev2Bin, d.prevBin, bin)
 		// A shape is new when these three levels never came together and the level itself is
 		// rare for the series (under 1% of samples): noise finds new combinations of common
 		// levels all the time.
-		if d.seen > noveltyAfter && d.shapes[key] == 0 && d.levels[bin+12]*100 < d.seen {
+		word, bit := key/64, uint64(1)<<(key%64)
+		if d.seen > noveltyAfter && d.shapes[word]&bit == 0 && d.levels[bin+12]*100 < d.seen {
 			novel = noveltyZ
 		}
 		d.levels[bin+12]++
-		d.shapes[key]++
+		d.shapes[word] |= bit
 		d.seen++
 		d.prev2Bin, d.prevBin = d.prevBin, bin
 		z := max(spike, level, novel)
@@ -187,8 +177,9 @@ func (d *Detector) Add(v float64) float64 {
 	return out
 }
 
-// mad is the median absolute deviation of sorted values from their median med, read without sorting anything: the deviations below and above the median are two
-// sorted runs, and the MAD is their middle, found by bisection.
+// mad is the median absolute deviation of sorted values from their median med, read without
+// sorting the deviations: those below and above the median are two sorted runs, and the MAD is
+// their middle, found by bisection.
 func mad(sorted []float64, med float64) float64 {
 	n := len(sorted)
 	if n%2 == 1 {
@@ -235,8 +226,10 @@ func kthDeviation(sorted []float64, med float64, k int) float64 {
 }
 
 func (d *Detector) learn(v float64) {
-	if d.window.push(v) {
-		d.base = fit(d.window.sorted)
+	d.window.push(v)
+	if d.unfit++; d.unfit == fitEvery {
+		d.base = d.window.fit()
+		d.unfit = 0
 		d.pendingLo, d.pendingHi = math.Inf(1), math.Inf(-1)
 	} else {
 		d.pendingLo, d.pendingHi = min(d.pendingLo, v), max(d.pendingHi, v)

@@ -107,26 +107,55 @@ func TestKthDeviationMatchesSorting(t *testing.T) {
 	}
 }
 
-// The window's sorted copy, after each merge, must hold exactly the samples of its ring, ties
-// and all; between merges it lags by the pending samples.
-func TestWindowKeepsItsSortedCopy(t *testing.T) {
+// The window's median, MAD and extremes, read from its histogram, must be those of its samples
+// to within two bins, whatever the stream does: noise, ties, a trend that keeps leaving the
+// span, a spike that widens it and then leaves the window, a flat line.
+func TestWindowFitMatchesItsSamples(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 4))
-	for _, c := range []struct{ size, batch int }{{50, 5}, {50, 1}, {1000, 25}, {7, 3}, {3, 7}} {
-		w := newWindow(c.size, c.batch)
-		var all []float64
-		for step := range 5000 {
-			v := float64(rnd.IntN(20))
-			if step%3 == 0 {
-				v = rnd.NormFloat64()
+	streams := map[string]func(i int) float64{
+		"noise": func(int) float64 { return 100 + rnd.NormFloat64()*5 },
+		"ties":  func(int) float64 { return float64(rnd.IntN(6)) },
+		"trend": func(i int) float64 { return float64(i) * 0.37 },
+		"spike": func(i int) float64 {
+			if i == 700 {
+				return 1e6
 			}
+			return 10 + rnd.Float64()
+		},
+		"flat": func(int) float64 { return 7 },
+	}
+	for name, next := range streams {
+		const size = 300
+		w := newWindow(size)
+		var all []float64
+		for i := range 3000 {
+			v := next(i)
 			all = append(all, v)
-			if !w.push(v) {
+			w.push(v)
+			if i%7 != 0 {
 				continue
 			}
-			held := len(w.batches) // the size, rounded up to whole batches
-			want := slices.Sorted(slices.Values(all[max(0, len(all)-held):]))
-			if !slices.Equal(w.sorted, want) {
-				t.Fatalf("size %d batch %d, step %d: %v, want %v", c.size, c.batch, step, w.sorted, want)
+			got := w.fit()
+			held := slices.Sorted(slices.Values(all[max(0, len(all)-size):]))
+			med := median(held)
+			// The MAD as the window reads it: with an even count, the upper of the two middle
+			// deviations.
+			dev := make([]float64, len(held))
+			for k, x := range held {
+				dev[k] = math.Abs(x - med)
+			}
+			slices.Sort(dev)
+			mad := dev[len(dev)/2]
+			lo, hi := held[0], held[len(held)-1]
+			// Two bins, where a bin is at most a 4,096th of sixteen times the span (the bins
+			// are spanned anew once the samples shrink to an eighth of the span they cover).
+			tol := 32*(hi-lo)/fineBins + 4e-3*math.Abs(med)/fineBins + 1e-9
+			if math.Abs(got.median-med) > tol || math.Abs(got.lo-lo) > tol || math.Abs(got.hi-hi) > tol {
+				t.Fatalf("%s, sample %d: median %v lo %v hi %v, want %v %v %v (bin %v)", name, i, got.median, got.lo, got.hi, med, lo, hi, w.width)
+			}
+			wantScale := max(1.4826*mad, 0.05*(hi-lo), 1e-3*math.Abs(med), 1e-9)
+			if math.Abs(got.scale-wantScale) > 1.4826*tol+0.05*2*tol {
+				t.Fatalf("%s, sample %d: scale %v, want %v (bin %v)", name, i, got.scale, wantScale, w.width)
 			}
 		}
 	}

@@ -4,14 +4,14 @@ import "math"
 
 // ranks answers what share of the last n distances were below a new one. It keeps a histogram
 // of the distances on a log scale, eight bins an octave from 2^-12 to 2^20 (anything smaller is
-// one bin), in a Fenwick tree: a rank is exact to within a bin, and costs two short walks up
-// the tree, where a sorted window would cost a search and a shift.
+// one bin), with a count per block of blockBins bins: a rank is exact to within a bin, and
+// costs a sum over a few blocks and bins, where a sorted window would cost a search and a shift.
 type ranks struct {
-	tree  [rankBins + 1]uint32 // Fenwick tree over the bins, 1-based
-	bins  [rankBins]uint32     // the count in each bin
-	ring  []uint16             // the bins of the last n distances; once full, next is the oldest
-	next  int
-	count int
+	bins   [rankBins]uint32
+	blocks [(rankBins + blockBins - 1) / blockBins]uint32
+	ring   []uint16 // the bins of the last n distances; once full, next is the oldest
+	next   int
+	count  int
 }
 
 const rankBins = 1 + 32*8
@@ -35,7 +35,14 @@ func (r *ranks) rank(z float64) float64 {
 		return 1
 	}
 	b := rankBin(z)
-	return (float64(r.prefix(b-1)) + float64(r.bins[b])/2) / float64(r.count)
+	var lower uint32
+	for _, c := range r.blocks[:b/blockBins] {
+		lower += c
+	}
+	for _, c := range r.bins[b/blockBins*blockBins : b] {
+		lower += c
+	}
+	return (float64(lower) + float64(r.bins[b])/2) / float64(r.count)
 }
 
 // remember adds z, forgetting the oldest distance once n are held.
@@ -56,16 +63,5 @@ func (r *ranks) remember(z float64) {
 
 func (r *ranks) add(bin int, delta uint32) {
 	r.bins[bin] += delta
-	for i := bin + 1; i <= rankBins; i += i & -i {
-		r.tree[i] += delta
-	}
-}
-
-// prefix is how many distances fall in bins 0 to bin.
-func (r *ranks) prefix(bin int) uint32 {
-	var sum uint32
-	for i := bin + 1; i > 0; i -= i & -i {
-		sum += r.tree[i]
-	}
-	return sum
+	r.blocks[bin/blockBins] += delta
 }

@@ -1,89 +1,186 @@
 package anomaly
 
-import "slices"
+import "math"
 
-// window is the last size samples of a series, with a sorted copy for order statistics.
-// Samples reach the sorted copy in batches: one merge moves each sorted value once however many
-// samples the batch holds, where inserting them one at a time moves a share of the window for
-// every sample. Between merges the sorted copy lags by up to batch-1 samples. The window holds
-// whole batches, each kept sorted, so the batch a merge pushes out is already in order.
+// window is the last size samples of a series, counted in a histogram of fine bins over the
+// span they cover, for the order statistics of the baseline. A sample costs four counts (its
+// bin and its block of bins, in and out), where a sorted copy of the window costs a search and a
+// shift; a fit reads the median and MAD from the counts. They are exact to within a bin, which
+// is at most a 256th of the samples' span.
 type window struct {
-	batches       []float64 // size/batch batches, each sorted; once full, next is the oldest
-	next, filled  int       // the batch the pending samples will replace; batches held
-	sorted, spare []float64 // the merged samples, sorted; spare is the next merge's buffer
-	pending       []float64 // samples not yet merged
-	batch         int
+	ring   []float64 // the last size samples; once full, next is the oldest
+	next   int
+	size   int
+	lo     float64 // bin i counts the samples in [lo+i*width, lo+(i+1)*width)
+	width  float64
+	inv    float64 // 1/width
+	span   float64 // the samples' span when the bins were last spanned
+	radius int     // the MAD in bins at the last fit
+
+	bins   [fineBins]uint32
+	blocks [fineBins / blockBins]uint32   // the samples in each block of blockBins bins
+	below  [fineBins/blockBins + 1]uint32 // during a fit: the samples in the blocks before each
 }
 
-// newWindow holds size samples (rounded up to whole batches) merged batch at a time.
-func newWindow(size, batch int) *window {
-	size = max(size, 1)
-	batch = max(1, min(batch, size))
-	n := (size + batch - 1) / batch
-	return &window{
-		batches: make([]float64, n*batch), batch: batch,
-		sorted: make([]float64, 0, n*batch), spare: make([]float64, 0, n*batch),
-		pending: make([]float64, 0, batch),
-	}
+// fineBins is how many bins the window's span is counted in.
+const fineBins = 4096
+
+// blockBins is how many bins a block counts together, so that a count of the samples below a
+// bin adds up blocks and then at most blockBins-1 bins.
+const blockBins = 16
+
+func newWindow(size int) *window {
+	return &window{ring: make([]float64, 0, max(size, 1)), size: max(size, 1)}
 }
 
-// push adds v and reports whether the sorted copy was brought up to date.
-func (w *window) push(v float64) bool {
-	w.pending = append(w.pending, v)
-	if len(w.pending) < w.batch {
-		return false
-	}
-	slices.Sort(w.pending)
-	slot := w.batches[w.next*w.batch : (w.next+1)*w.batch]
-	var evicted []float64
-	if w.filled == len(w.batches)/w.batch {
-		evicted = slot
-	} else {
-		w.filled++
-	}
-	w.merge(w.pending, evicted)
-	copy(slot, w.pending)
-	if w.next++; w.next*w.batch == len(w.batches) {
-		w.next = 0
-	}
-	w.pending = w.pending[:0]
-	return true
-}
+// len is how many samples the window holds.
+func (w *window) len() int { return len(w.ring) }
 
-// merge brings the sorted copy up to date with added in and evicted out (both sorted, every
-// evicted value present). It takes the evicted values out in place and then merges the added
-// ones in: two passes that copy the runs between the values whole, where one pass choosing
-// between the two lists at every step would mispredict half its choices.
-func (w *window) merge(added, evicted []float64) {
-	src := w.sorted
-	if len(evicted) > 0 {
-		kept, from := 0, 0
-		for _, e := range evicted {
-			at := from + countBelow(src[from:], e) // the first copy of e left
-			kept += copy(src[kept:], src[from:at])
-			from = at + 1
+// push adds v, pushing the oldest sample out once the window is full.
+func (w *window) push(v float64) {
+	var old float64
+	evict := len(w.ring) == w.size
+	if evict {
+		old = w.ring[w.next]
+		w.ring[w.next] = v
+		if w.next++; w.next == w.size {
+			w.next = 0
 		}
-		kept += copy(src[kept:], src[from:])
-		src = src[:kept]
+	} else {
+		w.ring = append(w.ring, v)
 	}
-	out, from := w.spare[:0], 0
-	for _, a := range added {
-		at := from + countBelow(src[from:], a)
-		out = append(append(out, src[from:at]...), a)
-		from = at
+	b, ok := w.bin(v)
+	ob, okOld := w.bin(old)
+	if !ok || (evict && !okOld) || len(w.ring) == 1 {
+		w.recount() // a sample outside the span: span the window anew
+		return
 	}
-	w.sorted, w.spare = append(out, src[from:]...), src[:0]
+	if evict {
+		w.add(ob, ^uint32(0)) // minus one
+	}
+	w.add(b, 1)
 }
 
-// countBelow is how many values at the start of sorted are below v, by a scan that steps four
-// values at a time: the values a merge looks for are close to each other.
-func countBelow(sorted []float64, v float64) int {
-	i := 0
-	for i+4 <= len(sorted) && sorted[i+3] < v {
-		i += 4
+// bin is v's bin, and whether v falls in the span.
+func (w *window) bin(v float64) (int, bool) {
+	f := (v - w.lo) * w.inv
+	if !(f >= 0 && f < fineBins) {
+		return 0, false
 	}
-	for i < len(sorted) && sorted[i] < v {
-		i++
+	return int(f), true
+}
+
+// recount spans the bins over the window's samples with half the span again on each side (so
+// that a series that trends recounts rarely), and counts them all.
+func (w *window) recount() {
+	lo, hi := w.ring[0], w.ring[0]
+	for _, v := range w.ring {
+		lo, hi = min(lo, v), max(hi, v)
 	}
-	return i
+	w.span = hi - lo
+	margin := max(w.span/2, 1e-3*max(math.Abs(lo), math.Abs(hi)), 1e-9)
+	w.lo = lo - margin
+	w.width = (hi + margin - w.lo) / fineBins
+	w.inv = 1 / w.width
+	w.bins, w.blocks = [fineBins]uint32{}, [fineBins / blockBins]uint32{}
+	for _, v := range w.ring {
+		w.add(min(max(int((v-w.lo)*w.inv), 0), fineBins-1), 1)
+	}
+}
+
+func (w *window) add(bin int, delta uint32) {
+	w.bins[bin] += delta
+	w.blocks[bin/blockBins] += delta
+}
+
+// prefix is how many samples fall in bins 0 to bin; it reads the block sums of the current fit.
+func (w *window) prefix(bin int) int {
+	if bin < 0 {
+		return 0
+	}
+	bin = min(bin, fineBins-1)
+	block := bin / blockBins
+	sum := w.below[block]
+	for _, c := range w.bins[block*blockBins : bin+1] {
+		sum += c
+	}
+	return int(sum)
+}
+
+// kth is the k-th smallest sample (from 0), read as its place among its bin's samples spread
+// evenly over the bin.
+func (w *window) kth(k int) float64 {
+	// The last block with at most k samples before it, then the bin in it.
+	block, n := 0, len(w.blocks)
+	for n > 1 { // halve the blocks left, moving past those with at most k before their end
+		half := n / 2
+		if int(w.below[block+half]) <= k {
+			block += half
+		}
+		n -= half
+	}
+	rest := uint32(k) - w.below[block]
+	bin := block * blockBins
+	for bin < fineBins-1 && w.bins[bin] <= rest {
+		rest -= w.bins[bin]
+		bin++
+	}
+	return w.lo + (float64(bin)+(float64(rest)+0.5)/float64(max(w.bins[bin], 1)))*w.width
+}
+
+// fit reads the median, spread and extremes of the window; it spans the bins anew when the
+// samples' span has shrunk to an eighth of what it was (a spike has left the window), so that
+// the bins still resolve the spread.
+func (w *window) fit() windowFit {
+	n := len(w.ring)
+	w.sumBlocks()
+	lo, hi := w.kth(0), w.kth(n-1)
+	if hi-lo < w.span/8 {
+		w.recount()
+		w.sumBlocks()
+		lo, hi = w.kth(0), w.kth(n-1)
+	}
+	med := w.kth(n / 2)
+	if n%2 == 0 {
+		med = (w.kth(n/2-1) + med) / 2
+	}
+	// The MAD: the smallest radius around the median's bin holding more than half the samples,
+	// searched for near the last one (it moves little from one fit to the next).
+	mb, _ := w.bin(med)
+	enough := func(r int) bool { return w.prefix(mb+r)-w.prefix(mb-r-1) > n/2 }
+	low, high := w.radius, w.radius // the answer is in (low, high]
+	for step := 1; !enough(high); step *= 2 {
+		low, high = high, min(high+step, fineBins)
+	}
+	if low == high {
+		low = -1
+		for step := 1; high > 0; step *= 2 {
+			if r := max(high-step, 0); enough(r) {
+				high = r
+			} else {
+				low = r
+				break
+			}
+		}
+	}
+	for high-low > 1 {
+		if r := int(uint(low+high) >> 1); enough(r) {
+			high = r
+		} else {
+			low = r
+		}
+	}
+	w.radius = high
+	mad := float64(high) * w.width
+	s := max(1.4826*mad, 0.05*(hi-lo), 1e-3*math.Abs(med), 1e-9)
+	return windowFit{median: med, scale: s, lo: lo, hi: hi}
+}
+
+func (w *window) sumBlocks() {
+	var sum uint32
+	for i, c := range w.blocks {
+		w.below[i] = sum
+		sum += c
+	}
+	w.below[len(w.blocks)] = sum
 }
