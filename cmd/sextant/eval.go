@@ -108,7 +108,8 @@ var evaluations = map[string]struct {
 			}
 			c := anomaly.DefaultConfig
 			r := evaluation.NABReport{Dataset: "nab-v1.0", Command: command, Files: len(files),
-				Config: fmt.Sprintf("baseline window %d samples, level over the last %d, z scale %g, one alarm per %d samples, z ranked among the last %d",
+				Config: fmt.Sprintf("baseline window %d samples, level over the last %d, z scale %g, one alarm per %d samples, z ranked among the last %d; "+
+					"each file's day in samples from its timestamps, for the comparison with the same time on earlier days",
 					c.Window, c.Recent, c.Scale, c.Refractory, c.Memory),
 				Profiles: evaluation.ScoreNAB(files, evaluation.SextantNAB)}
 			r.Windows = r.Profiles[0].Windows

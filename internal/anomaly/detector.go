@@ -23,6 +23,10 @@ type Config struct {
 	Refractory int
 	// Memory is how many past z-scores judge how unusual a new one is for the series.
 	Memory int
+	// Period is how many samples make a day, when the series' sampling interval is known, 0
+	// when it is not. With it, a series that repeats itself from day to day is also scored
+	// against the same time on its last days (which costs a week of samples of memory).
+	Period int
 }
 
 // DefaultConfig is the configuration Sextant uses everywhere.
@@ -51,6 +55,9 @@ type Detector struct {
 	shapes            *[shapeWords]uint64 // the shapes seen, a bit each, indexed by shapeIndex
 	levels            [levelCount]int     // samples seen at each level
 	seen              int
+
+	seasonal *seasonal // nil without a Period
+	noShapes bool      // new shapes do not count (in residuals, they are noise's)
 }
 
 // windowFit is what the score reads from the baseline window.
@@ -91,8 +98,12 @@ func NewDetector(cfg Config) *Detector {
 		cfg.Memory = DefaultConfig.Memory
 	}
 	cfg.Recent = max(1, min(cfg.Recent, maxRecent))
-	return &Detector{cfg: cfg, window: newWindow(cfg.Window), past: newRanks(cfg.Memory),
+	d := &Detector{cfg: cfg, window: newWindow(cfg.Window), past: newRanks(cfg.Memory),
 		pendingLo: math.Inf(1), pendingHi: math.Inf(-1)}
+	if cfg.Period > 0 {
+		d.seasonal = newSeasonal(cfg)
+	}
+	return d
 }
 
 // Baseline is a robust summary of a reference window.
@@ -120,9 +131,13 @@ func median(sorted []float64) float64 {
 }
 
 // Add scores a sample against the samples before it and then learns it. The score is in
-// [0, 1): 0 while the detector is still learning, and for a sample that is not a number.
+// [0, 1): 0 while the detector is still learning, and for a sample that is not a number; with
+// a Period, the larger of its own and the comparison with earlier days'.
 func (d *Detector) Add(v float64) float64 {
 	if v-v != 0 { // NaN or ±Inf
+		if d.seasonal != nil {
+			d.seasonal.add(v, d.base.median)
+		}
 		return 0
 	}
 	var score float64
@@ -148,7 +163,7 @@ func (d *Detector) Add(v float64) float64 {
 		// rare for the series (under 1% of samples): noise finds new combinations of common
 		// levels all the time.
 		word, bit := key/64, uint64(1)<<(key%64)
-		if d.seen > noveltyAfter && d.shapes[word]&bit == 0 && d.levels[bin+12]*100 < d.seen {
+		if !d.noShapes && d.seen > noveltyAfter && d.shapes[word]&bit == 0 && d.levels[bin+12]*100 < d.seen {
 			novel = noveltyZ
 		}
 		d.levels[bin+12]++
@@ -173,6 +188,9 @@ func (d *Detector) Add(v float64) float64 {
 		d.peak, d.since = score, 0
 	}
 	d.since++
+	if d.seasonal != nil {
+		out = max(out, d.seasonal.add(v, d.base.median))
+	}
 	d.learn(v)
 	return out
 }

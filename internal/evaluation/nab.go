@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,8 @@ type NABFile struct {
 	Name    string
 	Values  []float64
 	Windows []NABWindow
+	// Step is the file's usual interval between samples (the median), 0 with under two.
+	Step time.Duration
 }
 
 // ReadNAB reads the corpus: every file named in labels/combined_windows.json, from data/.
@@ -82,6 +85,8 @@ func parseNABFile(in io.Reader, windows [][2]string) (NABFile, error) {
 	}
 	var f NABFile
 	index := map[string]int{}
+	var steps []time.Duration
+	var last time.Time
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -93,15 +98,24 @@ func parseNABFile(in io.Reader, windows [][2]string) (NABFile, error) {
 		if len(rec) < 2 {
 			return NABFile{}, fmt.Errorf("line %d: want timestamp,value", len(f.Values)+2)
 		}
-		if _, err := time.Parse(nabTime, rec[0]); err != nil {
+		at, err := time.Parse(nabTime, rec[0])
+		if err != nil {
 			return NABFile{}, fmt.Errorf("line %d: %w", len(f.Values)+2, err)
 		}
+		if len(f.Values) > 0 {
+			steps = append(steps, at.Sub(last))
+		}
+		last = at
 		v, err := strconv.ParseFloat(rec[1], 64)
 		if err != nil {
 			return NABFile{}, fmt.Errorf("line %d: %w", len(f.Values)+2, err)
 		}
 		index[rec[0]] = len(f.Values)
 		f.Values = append(f.Values, v)
+	}
+	if len(steps) > 0 {
+		slices.Sort(steps)
+		f.Step = steps[len(steps)/2]
 	}
 	for _, w := range windows {
 		l, ok1 := index[strings.TrimSuffix(w[0], ".000000")]
@@ -127,11 +141,11 @@ type NABProfileResult struct {
 }
 
 // ScoreNAB runs the detector over every file, as a stream, and scores it for each profile.
-func ScoreNAB(files []NABFile, detect func(values []float64) []float64) []NABProfileResult {
+func ScoreNAB(files []NABFile, detect func(f NABFile) []float64) []NABProfileResult {
 	scores := make([][]float64, len(files))
 	windows := 0
 	for i, f := range files {
-		scores[i] = detect(f.Values)
+		scores[i] = detect(f)
 		windows += len(f.Windows)
 	}
 	var out []NABProfileResult
@@ -155,12 +169,26 @@ func ScoreNAB(files []NABFile, detect func(values []float64) []float64) []NABPro
 	return out
 }
 
-// SextantNAB is Sextant's detector over a whole series, one sample at a time.
-func SextantNAB(values []float64) []float64 {
-	d := anomaly.NewDetector(anomaly.DefaultConfig)
-	out := make([]float64, len(values))
-	for i, v := range values {
+// SextantNAB is Sextant's detector over a whole file, one sample at a time. It knows the
+// file's sampling interval, as Sextant knows a series' scrape interval, and so how many samples
+// make a day.
+func SextantNAB(f NABFile) []float64 {
+	cfg := anomaly.DefaultConfig
+	cfg.Period = samplesPerDay(f.Step)
+	d := anomaly.NewDetector(cfg)
+	out := make([]float64, len(f.Values))
+	for i, v := range f.Values {
 		out[i] = d.Add(v)
 	}
 	return out
+}
+
+// samplesPerDay is how many samples of the given interval make a day, 0 when they do not make
+// one exactly (the days would drift against the samples).
+func samplesPerDay(step time.Duration) int {
+	const day = 24 * time.Hour
+	if step <= 0 || day%step != 0 {
+		return 0
+	}
+	return int(day / step)
 }

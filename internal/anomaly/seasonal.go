@@ -1,0 +1,121 @@
+package anomaly
+
+import "math"
+
+// seasonal scores a daily-periodic series against the same time on its last days: a level
+// that is ordinary for the series may be wrong for the hour (the morning's rise that does not
+// come). It scores the residual, the distance from the median of the same moment on up to
+// seven earlier days, with a detector of its own (without new shapes, which in residuals are
+// noise's), and speaks only while the series is periodic: while it is far closer to the same
+// moment yesterday than to its median. The residuals' detector starts the first time the
+// series looks periodic, so that a series that never does costs little more than without it.
+type seasonal struct {
+	cfg    Config
+	period int
+	// history is the last seasonalDays*period samples (NaN where one was missing); once full,
+	// next is the oldest.
+	history []float64
+	next    int
+	inner   *Detector // scores the residuals; nil until the series first looks periodic
+	// How far the series usually is from the same moment on earlier days, and from its median
+	// (moving averages over seasonalMemory samples), and how many samples they have averaged.
+	fromYesterday, fromMedian float64
+	compared                  int
+}
+
+const (
+	// seasonalDays is how many earlier days the same moment is read from: a week.
+	seasonalDays = 7
+	// seasonalMinDays is how many of them must be there before the residual is scored.
+	seasonalMinDays = 3
+	// periodicShare is how much smaller than the distance from the median the distance from
+	// the earlier days must be for the series to count as periodic.
+	periodicShare = 0.2
+	// seasonalMemory is how many samples the two distances are averaged over.
+	seasonalMemory = 500
+)
+
+func newSeasonal(cfg Config) *seasonal {
+	period := cfg.Period
+	cfg.Period = 0 // the residuals' detector compares with no earlier days of its own
+	return &seasonal{cfg: cfg, period: period, history: make([]float64, 0, seasonalDays*period)}
+}
+
+// add scores v, given the series' current median level, and learns it. The score is 0 until
+// three of the earlier days have a sample at this moment, and while the series is not
+// periodic. A missing sample (NaN) keeps its place, so that the days stay aligned.
+func (s *seasonal) add(v, level float64) float64 {
+	score := s.score(v, level)
+	s.remember(v)
+	return score
+}
+
+func (s *seasonal) score(v, level float64) float64 {
+	if s.period > len(s.history) || v-v != 0 {
+		return 0
+	}
+	yesterday := s.history[s.back(s.period)]
+	if yesterday-yesterday != 0 {
+		return 0
+	}
+	// Whether the series is periodic: far closer to yesterday's sample than to its median.
+	// Cheaper than the median of the earlier days, which only a periodic series needs.
+	s.fromYesterday += (math.Abs(v-yesterday) - s.fromYesterday) / seasonalMemory
+	s.fromMedian += (math.Abs(v-level) - s.fromMedian) / seasonalMemory
+	s.compared++
+	periodic := s.compared >= seasonalMemory && s.fromYesterday < periodicShare*s.fromMedian
+	if s.inner == nil && !periodic {
+		return 0
+	}
+	var buf [seasonalDays]float64
+	ref := buf[:0]
+	for k := 1; k <= seasonalDays && k*s.period <= len(s.history); k++ {
+		if x := s.history[s.back(k*s.period)]; x-x == 0 {
+			ref = append(ref, x)
+		}
+	}
+	if len(ref) < seasonalMinDays {
+		return 0
+	}
+	if s.inner == nil {
+		s.inner = NewDetector(s.cfg)
+		s.inner.noShapes = true
+	}
+	insertionSort(ref)
+	score := s.inner.Add(v - median(ref))
+	if !periodic {
+		return 0
+	}
+	return score
+}
+
+// back is where in history the sample back samples before the one being added is.
+func (s *seasonal) back(back int) int {
+	i := s.next - back
+	if i < 0 {
+		i += len(s.history)
+	}
+	return i
+}
+
+// remember stores v in the history, the oldest sample making way once it is full.
+func (s *seasonal) remember(v float64) {
+	if len(s.history) < cap(s.history) {
+		s.history = append(s.history, v)
+		s.next = len(s.history) % cap(s.history)
+		return
+	}
+	s.history[s.next] = v
+	if s.next++; s.next == len(s.history) {
+		s.next = 0
+	}
+}
+
+// insertionSort sorts a handful of values.
+func insertionSort(s []float64) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
