@@ -24,8 +24,9 @@ type Config struct {
 	// Memory is how many past z-scores judge how unusual a new one is for the series.
 	Memory int
 	// Period is how many samples make a day, when the series' sampling interval is known, 0
-	// when it is not. With it, a series that repeats itself from day to day is also scored
-	// against the same time on its last days (which costs a week of samples of memory).
+	// when it is not. With it, a series that repeats itself from day to day, or from week to
+	// week, is also scored against the same time on its last days and weeks (which costs five
+	// weeks of samples of memory).
 	Period int
 }
 
@@ -56,8 +57,8 @@ type Detector struct {
 	levels            [levelCount]int     // samples seen at each level
 	seen              int
 
-	seasonal *seasonal // nil without a Period
-	noShapes bool      // new shapes do not count (in residuals, they are noise's)
+	seasons  []*seasonal // the same time on earlier days, and on earlier weeks; none without a Period
+	noShapes bool        // new shapes do not count (in residuals, they are noise's)
 }
 
 // windowFit is what the score reads from the baseline window.
@@ -101,7 +102,8 @@ func NewDetector(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, window: newWindow(cfg.Window), past: newRanks(cfg.Memory),
 		pendingLo: math.Inf(1), pendingHi: math.Inf(-1)}
 	if cfg.Period > 0 {
-		d.seasonal = newSeasonal(cfg)
+		week := 7 * cfg.Period
+		d.seasons = []*seasonal{newSeasonal(cfg, cfg.Period, dayCycles, week), newSeasonal(cfg, week, weekCycles, week)}
 	}
 	return d
 }
@@ -132,11 +134,11 @@ func median(sorted []float64) float64 {
 
 // Add scores a sample against the samples before it and then learns it. The score is in
 // [0, 1): 0 while the detector is still learning, and for a sample that is not a number; with
-// a Period, the larger of its own and the comparison with earlier days'.
+// a Period, the largest of its own and the comparisons with earlier days' and weeks'.
 func (d *Detector) Add(v float64) float64 {
 	if v-v != 0 { // NaN or ±Inf
-		if d.seasonal != nil {
-			d.seasonal.add(v, d.base.median)
+		for _, s := range d.seasons {
+			s.add(v, d.base.median)
 		}
 		return 0
 	}
@@ -188,8 +190,8 @@ func (d *Detector) Add(v float64) float64 {
 		d.peak, d.since = score, 0
 	}
 	d.since++
-	if d.seasonal != nil {
-		out = max(out, d.seasonal.add(v, d.base.median))
+	for _, s := range d.seasons {
+		out = max(out, s.add(v, d.base.median))
 	}
 	d.learn(v)
 	return out

@@ -2,48 +2,52 @@ package anomaly
 
 import "math"
 
-// seasonal scores a daily-periodic series against the same time on its last days: a level
-// that is ordinary for the series may be wrong for the hour (the morning's rise that does not
-// come). It scores the residual, the distance from the median of the same moment on up to
-// seven earlier days, with a detector of its own (without new shapes, which in residuals are
-// noise's), and speaks only while the series is periodic: while it is far closer to the same
-// moment yesterday than to its median. The residuals' detector starts the first time the
-// series looks periodic, so that a series that never does costs little more than without it.
+// seasonal scores a periodic series against the same time on its last cycles (days, or
+// weeks): a level that is ordinary for the series may be wrong for the hour (the morning's rise
+// that does not come) or for the day of the week. It scores the residual, the distance from
+// the median of the same moment on the earlier cycles, with a detector of its own (without new
+// shapes, which in residuals are noise's), and speaks only while the series is periodic: while
+// it is far closer to the same moment one cycle before than to its median. The residuals'
+// detector starts the first time the series looks periodic, so that a series that never does
+// costs little more than without it.
 type seasonal struct {
 	cfg    Config
-	period int
-	// history is the last seasonalDays*period samples (NaN where one was missing); once full,
-	// next is the oldest.
+	period int // samples in a cycle
+	cycles int // how many earlier cycles the same moment is read from
+	// history is the last cycles*period samples (NaN where one was missing); once full, next
+	// is the oldest.
 	history []float64
 	next    int
 	inner   *Detector // scores the residuals; nil until the series first looks periodic
-	// How far the series usually is from the same moment on earlier days, and from its median
-	// (moving averages over seasonalMemory samples), and how many samples they have averaged.
-	fromYesterday, fromMedian float64
-	compared                  int
+	// How far the series usually is from the same moment one cycle before, and from its median
+	// (moving averages over memory samples), and how many samples they have averaged.
+	fromLast, fromMedian float64
+	compared, memory     int
 }
 
 const (
-	// seasonalDays is how many earlier days the same moment is read from: a week.
-	seasonalDays = 7
-	// seasonalMinDays is how many of them must be there before the residual is scored.
-	seasonalMinDays = 3
+	// dayCycles and weekCycles are how many earlier days and weeks the same moment is read
+	// from: a week of days, a month of weeks.
+	dayCycles, weekCycles = 7, 4
+	// minCycles is how many of them must be there before the residual is scored.
+	minCycles = 3
 	// periodicShare is how much smaller than the distance from the median the distance from
-	// the earlier days must be for the series to count as periodic.
+	// the last cycle must be for the series to count as periodic.
 	periodicShare = 0.2
-	// seasonalMemory is how many samples the two distances are averaged over.
-	seasonalMemory = 500
 )
 
-func newSeasonal(cfg Config) *seasonal {
-	period := cfg.Period
+// newSeasonal compares with cycles earlier cycles of period samples, and judges whether the
+// series is periodic over memory samples: a week, so that a daily comparison sees the weekend
+// in a series that is weekly.
+func newSeasonal(cfg Config, period, cycles, memory int) *seasonal {
 	cfg.Period = 0 // the residuals' detector compares with no earlier days of its own
-	return &seasonal{cfg: cfg, period: period, history: make([]float64, 0, seasonalDays*period)}
+	return &seasonal{cfg: cfg, period: period, cycles: cycles, memory: memory,
+		history: make([]float64, 0, cycles*period)}
 }
 
 // add scores v, given the series' current median level, and learns it. The score is 0 until
-// three of the earlier days have a sample at this moment, and while the series is not
-// periodic. A missing sample (NaN) keeps its place, so that the days stay aligned.
+// three of the earlier cycles have a sample at this moment, and while the series is not
+// periodic. A missing sample (NaN) keeps its place, so that the cycles stay aligned.
 func (s *seasonal) add(v, level float64) float64 {
 	score := s.score(v, level)
 	s.remember(v)
@@ -54,27 +58,28 @@ func (s *seasonal) score(v, level float64) float64 {
 	if s.period > len(s.history) || v-v != 0 {
 		return 0
 	}
-	yesterday := s.history[s.back(s.period)]
-	if yesterday-yesterday != 0 {
+	last := s.history[s.back(s.period)]
+	if last-last != 0 {
 		return 0
 	}
-	// Whether the series is periodic: far closer to yesterday's sample than to its median.
-	// Cheaper than the median of the earlier days, which only a periodic series needs.
-	s.fromYesterday += (math.Abs(v-yesterday) - s.fromYesterday) / seasonalMemory
-	s.fromMedian += (math.Abs(v-level) - s.fromMedian) / seasonalMemory
+	// Whether the series is periodic: far closer to the last cycle's sample than to its
+	// median. Cheaper than the median of the earlier cycles, which only a periodic series
+	// needs.
+	s.fromLast += (math.Abs(v-last) - s.fromLast) / float64(s.memory)
+	s.fromMedian += (math.Abs(v-level) - s.fromMedian) / float64(s.memory)
 	s.compared++
-	periodic := s.compared >= seasonalMemory && s.fromYesterday < periodicShare*s.fromMedian
+	periodic := s.compared >= s.memory && s.fromLast < periodicShare*s.fromMedian
 	if s.inner == nil && !periodic {
 		return 0
 	}
-	var buf [seasonalDays]float64
+	var buf [max(dayCycles, weekCycles)]float64
 	ref := buf[:0]
-	for k := 1; k <= seasonalDays && k*s.period <= len(s.history); k++ {
+	for k := 1; k <= s.cycles && k*s.period <= len(s.history); k++ {
 		if x := s.history[s.back(k*s.period)]; x-x == 0 {
 			ref = append(ref, x)
 		}
 	}
-	if len(ref) < seasonalMinDays {
+	if len(ref) < minCycles {
 		return 0
 	}
 	if s.inner == nil {

@@ -67,8 +67,10 @@ func TestSeasonalStaysOutOfASeriesThatIsNotPeriodic(t *testing.T) {
 			t.Fatalf("sample %d: %v without the period, %v with it", i, sa, sb)
 		}
 	}
-	if b.seasonal.inner != nil {
-		t.Error("the residuals' detector started on a series that is not periodic")
+	for _, s := range b.seasons {
+		if s.inner != nil {
+			t.Errorf("the residuals' detector (a cycle of %d samples) started on a series that is not periodic", s.period)
+		}
 	}
 }
 
@@ -94,5 +96,36 @@ func TestSeasonalKeepsTheDaysAlignedOverAGap(t *testing.T) {
 	}
 	if missing < 0.9 {
 		t.Errorf("after a gap the missing rise scored %.3f", missing)
+	}
+}
+
+// A weekday that looks like a Sunday (a holiday) is ordinary for the series, and for the hour
+// of a day in general; only the same day of earlier weeks says it is not. On the ordinary days
+// before it, the comparisons add nothing that reads as an alarm: the daily one stays out, as
+// the series is not the same from one day to the next over a week.
+func TestSeasonalSeesAWeekdayLikeASunday(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	cfg := DefaultConfig
+	cfg.Period = 288
+	with, without := NewDetector(cfg), NewDetector(DefaultConfig)
+	added, holiday, holidayWithout := 0.0, 0.0, 0.0
+	for day := range 37 {
+		weekend := day%7 >= 5
+		for _, v := range daily(rnd, day, !weekend && day != 36) {
+			a, b := with.Add(v), without.Add(v)
+			switch {
+			case day == 36:
+				holiday, holidayWithout = max(holiday, a), max(holidayWithout, b)
+			case day >= 29:
+				added = max(added, a-b)
+			}
+		}
+	}
+	if holiday < 0.9 || holidayWithout > 0.5 || added > 0.5 {
+		t.Errorf("the holiday scored %.3f with the period and %.3f without; the week before, the period added up to %.3f",
+			holiday, holidayWithout, added)
+	}
+	if with.seasons[0].inner != nil {
+		t.Error("the daily comparison started on a series that is weekly")
 	}
 }
