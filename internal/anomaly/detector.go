@@ -28,10 +28,13 @@ type Config struct {
 	// week, is also scored against the same time on its last days and weeks (which costs five
 	// weeks of samples of memory).
 	Period int
+	// Learn is how many samples the pattern memory learns from before it speaks, 0 for none.
+	// It also sets the memory's time scale: one coarse point for every Learn/100 samples.
+	Learn int
 }
 
 // DefaultConfig is the configuration Sextant uses everywhere.
-var DefaultConfig = Config{Window: 1000, Recent: 6, Scale: 8, Refractory: 200, Memory: 8000}
+var DefaultConfig = Config{Window: 1000, Recent: 6, Scale: 8, Refractory: 200, Memory: 8000, Learn: 750}
 
 // Detector scores one series, sample by sample, from the past only.
 type Detector struct {
@@ -57,6 +60,7 @@ type Detector struct {
 	levels            [levelCount]int     // samples seen at each level
 	seen              int
 
+	patterns *patterns   // moves of the series at a coarse time scale; nil without Learn
 	seasons  []*seasonal // the same time on earlier days, and on earlier weeks; none without a Period
 	noShapes bool        // new shapes do not count (in residuals, they are noise's)
 }
@@ -65,6 +69,10 @@ type Detector struct {
 type windowFit struct {
 	median, scale, lo, hi float64
 }
+
+// patternAlarm is the least score of a move the pattern memory has never seen: it ranks with the
+// strongest deviations.
+const patternAlarm = 0.95
 
 // fitEvery is how often the baseline's median and spread are read from the window: they lag
 // the series by up to this many samples less one.
@@ -101,6 +109,9 @@ func NewDetector(cfg Config) *Detector {
 	cfg.Recent = max(1, min(cfg.Recent, maxRecent))
 	d := &Detector{cfg: cfg, window: newWindow(cfg.Window), past: newRanks(cfg.Memory),
 		pendingLo: math.Inf(1), pendingHi: math.Inf(-1)}
+	if cfg.Learn > 0 {
+		d.patterns = newPatterns(cfg.Learn)
+	}
 	if cfg.Period > 0 {
 		week := 7 * cfg.Period
 		d.seasons = []*seasonal{newSeasonal(cfg, cfg.Period, dayCycles, week), newSeasonal(cfg, week, weekCycles, week)}
@@ -181,6 +192,15 @@ func (d *Detector) Add(v float64) float64 {
 		d.past.remember(z)
 		score = magnitude * (rank * rank) * (rank * rank)
 	}
+	if d.patterns != nil {
+		if novel := d.patterns.add(v); novel > 0 {
+			score = max(score, patternAlarm+(1-patternAlarm)*novel)
+		}
+	}
+	for _, s := range d.seasons {
+		score = max(score, s.add(v, d.base.median))
+	}
+	d.learn(v)
 	// One event, one alarm: while an alarm is recent, weaker scores are silenced.
 	out := score
 	if d.since < d.cfg.Refractory && score <= d.peak {
@@ -190,10 +210,6 @@ func (d *Detector) Add(v float64) float64 {
 		d.peak, d.since = score, 0
 	}
 	d.since++
-	for _, s := range d.seasons {
-		out = max(out, s.add(v, d.base.median))
-	}
-	d.learn(v)
 	return out
 }
 

@@ -40,7 +40,7 @@ const (
 // series is periodic over memory samples: a week, so that a daily comparison sees the weekend
 // in a series that is weekly.
 func newSeasonal(cfg Config, period, cycles, memory int) *seasonal {
-	cfg.Period = 0 // the residuals' detector compares with no earlier days of its own
+	cfg.Period, cfg.Learn = 0, 0 // the residuals' detector compares with no earlier days, and keeps no patterns, of its own
 	return &seasonal{cfg: cfg, period: period, cycles: cycles, memory: memory,
 		history: make([]float64, 0, cycles*period)}
 }

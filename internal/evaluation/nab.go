@@ -175,6 +175,7 @@ func ScoreNAB(files []NABFile, detect func(f NABFile) []float64) []NABProfileRes
 func SextantNAB(f NABFile) []float64 {
 	cfg := anomaly.DefaultConfig
 	cfg.Period = samplesPerDay(f.Step)
+	cfg.Learn = probationRows(len(f.Values))
 	d := anomaly.NewDetector(cfg)
 	out := make([]float64, len(f.Values))
 	for i, v := range f.Values {

@@ -1,0 +1,172 @@
+package anomaly
+
+import "math"
+
+// patterns remembers how a series moves at a coarse time scale, and alarms on a move it has
+// never made. Each block of step samples becomes one coarse point: the block's extreme that
+// lies farther from the recent blocks' means, so that a one-sample spike survives. A pattern
+// is two consecutive coarse points: their levels, and whether the series rose, fell or stayed.
+//
+// The memory first learns for learn coarse points, and sets its vigilance from how far the
+// patterns of the second half of that time lay from the patterns before them: a series whose
+// ordinary moves are varied gets a wide vigilance, a regular one a narrow one. Afterwards, a
+// pattern farther than that from every remembered one is an alarm, and is remembered. Levels
+// are compared in units of the range the series has covered so far, so the memory needs no
+// scale of its own.
+//
+// This is the idea of adaptive-resonance and context detectors (a new category is an anomaly)
+// in its simplest form: the pattern of one step of a coarse series, one nearest-neighbour
+// test, one vigilance.
+type patterns struct {
+	step, learn int
+
+	block                 int     // samples in the current block so far
+	sum, blockLo, blockHi float64 // the current block's sum and extremes
+	blockMean             float64 // moving average of the blocks' means
+	points                int     // coarse points so far
+	prev                  float64 // the last coarse point
+	lo, hi                float64 // the range seen so far
+
+	known      []pattern
+	farthest   float64 // while learning: the largest distance from a new pattern to a known one
+	vigilance  float64
+	lastAlarm  int     // the coarse point of the last alarm
+	alarmWidth float64 // the distance that raised it
+}
+
+// pattern is one move of the coarse series: from level from to level to, in the direction dir
+// (-1, 0, 1).
+type pattern struct {
+	from, to float64
+	dir      float64
+}
+
+const (
+	// coarsePoints is how many coarse points the learning time spans: the coarse time scale.
+	coarsePoints = 104
+	// maxPatterns bounds the memory; past it, new patterns still alarm but are not kept.
+	maxPatterns = 1024
+	// learnedApart is how far (in the units of distance) a pattern must lie from the known
+	// ones to be kept while learning: nearer ones add nothing.
+	learnedApart = 0.02
+	// vigilanceShare scales the farthest new pattern seen while learning into the vigilance,
+	// and minVigilance bounds it below, so that a flat series does not alarm on noise.
+	vigilanceShare, minVigilance = 0.6, 0.05
+	// directionWeight is how much the direction of a move counts against its levels.
+	directionWeight = 0.25
+	// alarmQuiet is how many coarse points after an alarm a new pattern alarms again only
+	// when it lies quietFactor times farther than the one that raised it.
+	alarmQuiet, quietFactor = 12, 1.3
+	// alarmRaise is how far an alarm raises the vigilance, as a share of its distance: a
+	// series that keeps making new moves needs more to alarm again.
+	alarmRaise = 0.4
+)
+
+// newPatterns learns from the first learn samples, at a time scale that makes them
+// coarsePoints coarse points.
+func newPatterns(learn int) *patterns {
+	step := max(1, int(math.Round(float64(learn)/coarsePoints)))
+	return &patterns{step: step, learn: learn / step, lo: math.Inf(1), hi: math.Inf(-1),
+		blockLo: math.Inf(1), blockHi: math.Inf(-1)}
+}
+
+// add takes a sample (not NaN or ±Inf) and returns how strongly it completes a new pattern:
+// 0 when it does not, and in (0, 1] by how far beyond the vigilance the new pattern lies.
+func (p *patterns) add(v float64) float64 {
+	p.lo, p.hi = min(p.lo, v), max(p.hi, v)
+	p.sum += v
+	p.blockLo, p.blockHi = min(p.blockLo, v), max(p.blockHi, v)
+	if p.block++; p.block < p.step {
+		return 0
+	}
+	point := p.coarse()
+	p.points++
+	if p.points == 1 {
+		p.prev = point
+		return 0
+	}
+	move := pattern{from: p.prev, to: point, dir: direction(p.prev, point)}
+	p.prev = point
+	nearest := p.nearest(move)
+	if p.points <= p.learn {
+		if p.points > p.learn/2 && !math.IsInf(nearest, 1) {
+			p.farthest = max(p.farthest, nearest)
+		}
+		if nearest > learnedApart {
+			p.remember(move)
+		}
+		if p.points == p.learn {
+			p.vigilance = max(p.farthest*vigilanceShare, minVigilance)
+		}
+		return 0
+	}
+	if nearest <= p.vigilance {
+		return 0
+	}
+	p.remember(move)
+	if p.points-p.lastAlarm <= alarmQuiet && p.lastAlarm > 0 && nearest <= p.alarmWidth*quietFactor {
+		return 0
+	}
+	p.lastAlarm, p.alarmWidth = p.points, nearest
+	p.vigilance = max(p.vigilance, nearest*alarmRaise)
+	return 1 - p.vigilance/nearest/2
+}
+
+// coarse closes the current block and returns its coarse point.
+func (p *patterns) coarse() float64 {
+	mean := p.sum / float64(p.block)
+	if p.points == 0 {
+		p.blockMean = mean
+	}
+	p.blockMean = (p.blockMean + mean) / 2
+	point := p.blockHi
+	if math.Abs(p.blockHi-p.blockMean) < math.Abs(p.blockLo-p.blockMean) {
+		point = p.blockLo
+	}
+	p.block, p.sum = 0, 0
+	p.blockLo, p.blockHi = math.Inf(1), math.Inf(-1)
+	return point
+}
+
+func direction(from, to float64) float64 {
+	switch {
+	case to > from:
+		return 1
+	case to < from:
+		return -1
+	}
+	return 0
+}
+
+// nearest is the distance from m to the nearest known pattern (+Inf with none): the mean
+// difference of the levels in units of the range seen, and of the directions, weighted. It
+// stops at a pattern well within the vigilance, since the move is known, and moves that
+// pattern one place forward: the series' usual moves gather at the front, where the search
+// finds them first.
+func (p *patterns) nearest(m pattern) float64 {
+	span := p.hi - p.lo
+	if span <= 0 {
+		span = 1
+	}
+	levelWeight := (1 - directionWeight) / 2 / span
+	near := p.vigilance / 2
+	best := math.Inf(1)
+	for i, k := range p.known {
+		d := levelWeight*(math.Abs(m.from-k.from)+math.Abs(m.to-k.to)) + directionWeight/2*math.Abs(m.dir-k.dir)
+		if d < best {
+			if best = d; best < near {
+				if i > 0 {
+					p.known[i-1], p.known[i] = k, p.known[i-1]
+				}
+				break
+			}
+		}
+	}
+	return best
+}
+
+func (p *patterns) remember(m pattern) {
+	if len(p.known) < maxPatterns {
+		p.known = append(p.known, m)
+	}
+}
