@@ -1,7 +1,8 @@
 // Package anomaly scores time series as their samples arrive: robust baselines (median and
-// MAD over a reference window), a streaming anomaly score that treats drops like rises and
-// silences repeated alarms for one event, the onset of a change with its uncertainty, base-rate
-// verdicts and seasonal comparisons. Pure code on plain values.
+// MAD over a reference window), a streaming anomaly score that treats drops like rises, knows
+// the moves a series makes at a coarse time scale, and silences repeated alarms for one event;
+// the onset of a change with its uncertainty, base-rate verdicts and seasonal comparisons. Pure
+// code on plain values.
 package anomaly
 
 import (
@@ -29,7 +30,7 @@ type Config struct {
 	// weeks of samples of memory).
 	Period int
 	// Learn is how many samples the pattern memory learns from before it speaks, 0 for none.
-	// It also sets the memory's time scale: one coarse point for every Learn/100 samples.
+	// It also sets the memory's time scale: one coarse point for every Learn/104 samples.
 	Learn int
 }
 
