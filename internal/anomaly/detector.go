@@ -30,7 +30,8 @@ type Config struct {
 	// weeks of samples of memory).
 	Period int
 	// Learn is how many samples the pattern memory learns from before it speaks, 0 for none.
-	// It also sets the memory's time scale: one coarse point for every Learn/104 samples.
+	// It also sets the coarse time scale, at which the memory sees the series' moves and a
+	// detector of its own the deviations of the blocks' means: a block of Learn/104 samples.
 	Learn int
 }
 
@@ -61,15 +62,29 @@ type Detector struct {
 	levels            [levelCount]int     // samples seen at each level
 	seen              int
 
-	patterns *patterns   // moves of the series at a coarse time scale; nil without Learn
+	// The series at a coarse time scale, without Learn all nil: its blocks, the moves between
+	// them, and the deviations of their means.
+	blocks   *blocks
+	patterns *patterns
+	coarse   *Detector
 	seasons  []*seasonal // the same time on earlier days, and on earlier weeks; none without a Period
-	noShapes bool        // new shapes do not count (in residuals, they are noise's)
+	noShapes bool        // no new shapes: in residuals they are noise's, and blocks have the pattern memory
 }
 
 // windowFit is what the score reads from the baseline window.
 type windowFit struct {
 	median, scale, lo, hi float64
 }
+
+// coarseConfig scores the means of the coarse time scale's blocks, among which a shift hidden in
+// the noise of single samples stands out. Its baseline is 100 blocks, about the learning time;
+// it silences no alarm of its own, since the Detector it feeds does.
+var coarseConfig = Config{Window: 100, Recent: 6, Scale: 8, Memory: 1000}
+
+// maxMagnitude bounds the values a Detector takes: larger ones count as this large. Spans and
+// differences of values then stay finite, where those of two values near the largest float64
+// would overflow to infinities and their quotients to NaN.
+const maxMagnitude = 1e150
 
 // patternAlarm is the least score of a move the pattern memory has never seen: it ranks with the
 // strongest deviations.
@@ -111,7 +126,11 @@ func NewDetector(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, window: newWindow(cfg.Window), past: newRanks(cfg.Memory),
 		pendingLo: math.Inf(1), pendingHi: math.Inf(-1)}
 	if cfg.Learn > 0 {
-		d.patterns = newPatterns(cfg.Learn)
+		step := coarseStep(cfg.Learn)
+		d.blocks = newBlocks(step)
+		d.patterns = newPatterns(cfg.Learn / step)
+		d.coarse = NewDetector(coarseConfig)
+		d.coarse.noShapes = true
 	}
 	if cfg.Period > 0 {
 		week := 7 * cfg.Period
@@ -145,8 +164,10 @@ func median(sorted []float64) float64 {
 }
 
 // Add scores a sample against the samples before it and then learns it. The score is in
-// [0, 1): 0 while the detector is still learning, and for a sample that is not a number; with
-// a Period, the largest of its own and the comparisons with earlier days' and weeks'.
+// [0, 1]: 0 while the detector is still learning, and for a sample that is not a finite
+// number; otherwise the largest of the deviation's, the coarse time scale's (with Learn) and the
+// comparisons with earlier days' and weeks' (with a Period), silenced while it is weaker than
+// an alarm shortly before. A value beyond ±1e150 counts as ±1e150.
 func (d *Detector) Add(v float64) float64 {
 	if v-v != 0 { // NaN or ±Inf
 		for _, s := range d.seasons {
@@ -154,6 +175,7 @@ func (d *Detector) Add(v float64) float64 {
 		}
 		return 0
 	}
+	v = max(-maxMagnitude, min(v, maxMagnitude))
 	var score float64
 	if d.window.len()-d.unfit >= min(d.cfg.Window, 30) {
 		b := d.base
@@ -166,24 +188,10 @@ func (d *Detector) Add(v float64) float64 {
 		if v > max(b.hi, d.pendingHi) || v < min(b.lo, d.pendingLo) {
 			spike *= 1.5
 		}
-		bin := int(math.Round((v - b.median) / b.scale * 2))
-		bin = max(-12, min(12, bin))
 		novel := 0.0
-		if d.shapes == nil {
-			d.shapes = new([shapeWords]uint64)
+		if !d.noShapes {
+			novel = d.shape(v, b)
 		}
-		key := shapeIndex(d.prev2Bin, d.prevBin, bin)
-		// A shape is new when these three levels never came together and the level itself is
-		// rare for the series (under 1% of samples): noise finds new combinations of common
-		// levels all the time.
-		word, bit := key/64, uint64(1)<<(key%64)
-		if !d.noShapes && d.seen > noveltyAfter && d.shapes[word]&bit == 0 && d.levels[bin+12]*100 < d.seen {
-			novel = noveltyZ
-		}
-		d.levels[bin+12]++
-		d.shapes[word] |= bit
-		d.seen++
-		d.prev2Bin, d.prevBin = d.prevBin, bin
 		z := max(spike, level, novel)
 		zs := z / d.cfg.Scale
 		magnitude := 1 - 1/(1+zs*zs)
@@ -193,9 +201,14 @@ func (d *Detector) Add(v float64) float64 {
 		d.past.remember(z)
 		score = magnitude * (rank * rank) * (rank * rank)
 	}
-	if d.patterns != nil {
-		if novel := d.patterns.add(v); novel > 0 {
-			score = max(score, patternAlarm+(1-patternAlarm)*novel)
+	if d.blocks != nil {
+		if b, closed := d.blocks.add(v); closed {
+			if novel := d.patterns.add(b); novel > 0 {
+				score = max(score, patternAlarm+(1-patternAlarm)*novel)
+			}
+			if d.coarse != nil {
+				score = max(score, d.coarse.Add(b.mean))
+			}
 		}
 	}
 	for _, s := range d.seasons {
@@ -212,6 +225,28 @@ func (d *Detector) Add(v float64) float64 {
 	}
 	d.since++
 	return out
+}
+
+// shape learns the level of v in the series' last three, and returns noveltyZ if the three
+// never came together before and v's level is rare for the series (under 1% of samples): noise
+// finds new combinations of common levels all the time.
+func (d *Detector) shape(v float64, b windowFit) float64 {
+	bin := int(math.Round((v - b.median) / b.scale * 2))
+	bin = max(-12, min(12, bin))
+	if d.shapes == nil {
+		d.shapes = new([shapeWords]uint64)
+	}
+	key := shapeIndex(d.prev2Bin, d.prevBin, bin)
+	word, bit := key/64, uint64(1)<<(key%64)
+	novel := 0.0
+	if d.seen > noveltyAfter && d.shapes[word]&bit == 0 && d.levels[bin+12]*100 < d.seen {
+		novel = noveltyZ
+	}
+	d.levels[bin+12]++
+	d.shapes[word] |= bit
+	d.seen++
+	d.prev2Bin, d.prevBin = d.prevBin, bin
+	return novel
 }
 
 // mad is the median absolute deviation of sorted values from their median med, read without

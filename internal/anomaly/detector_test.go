@@ -1,6 +1,7 @@
 package anomaly
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -235,4 +236,26 @@ func TestRanksMatchCountingToWithinABin(t *testing.T) {
 			t.Errorf("bins of %v and %v: same %v, want %v", c.a, c.b, got, c.same)
 		}
 	}
+}
+
+// Whatever the stream (huge values, ±Inf, NaN, a range that overflows), every score is a
+// number in [0, 1].
+func FuzzDetector(f *testing.F) {
+	f.Add(uint16(750), []byte{0, 0, 0, 0, 0, 0, 0xf0, 0x7f, 0, 0, 0, 0, 0, 0, 0xf0, 0xff})
+	f.Add(uint16(30), []byte("a stream of bytes read as float64 values, eight by eight........"))
+	f.Fuzz(func(t *testing.T, learn uint16, raw []byte) {
+		cfg := DefaultConfig
+		cfg.Learn = int(learn % 2000)
+		cfg.Period = int(learn % 7)
+		d := NewDetector(cfg)
+		for i := 0; i+8 <= len(raw); i += 8 {
+			v := math.Float64frombits(binary.LittleEndian.Uint64(raw[i:]))
+			// Each value several times, so that short inputs still fill windows and blocks.
+			for range 40 {
+				if s := d.Add(v); !(s >= 0 && s <= 1) {
+					t.Fatalf("value %d (%v) scored %v", i/8, v, s)
+				}
+			}
+		}
+	})
 }

@@ -2,10 +2,58 @@ package anomaly
 
 import "math"
 
+// blocks cuts a series into blocks of step samples, the points of its coarse time scale.
+type blocks struct {
+	step  int
+	n     int     // samples in the current block so far
+	sum   float64 // their sum
+	lo    float64 // and extremes
+	hi    float64
+	means float64 // moving average of the blocks' means
+	seen  bool    // whether a block has closed before
+}
+
+// block is one closed block.
+type block struct {
+	mean, lo, hi float64
+	// point stands for the block in a pattern: its extreme that lies farther from the recent
+	// blocks' means, so that a one-sample spike survives.
+	point float64
+}
+
+// coarseStep is the block size of the coarse time scale for a learning time of learn samples:
+// they make coarsePoints blocks.
+func coarseStep(learn int) int { return max(1, int(math.Round(float64(learn)/coarsePoints))) }
+
+func newBlocks(step int) *blocks {
+	return &blocks{step: step, lo: math.Inf(1), hi: math.Inf(-1)}
+}
+
+// add takes a sample (not NaN or ±Inf); it returns the block that the sample closes, if it
+// closes one.
+func (b *blocks) add(v float64) (block, bool) {
+	b.sum += v
+	b.lo, b.hi = min(b.lo, v), max(b.hi, v)
+	if b.n++; b.n < b.step {
+		return block{}, false
+	}
+	out := block{mean: b.sum / float64(b.n), lo: b.lo, hi: b.hi}
+	if !b.seen {
+		b.means, b.seen = out.mean, true
+	}
+	b.means = (b.means + out.mean) / 2
+	out.point = b.hi
+	if math.Abs(b.hi-b.means) < math.Abs(b.lo-b.means) {
+		out.point = b.lo
+	}
+	b.n, b.sum = 0, 0
+	b.lo, b.hi = math.Inf(1), math.Inf(-1)
+	return out, true
+}
+
 // patterns remembers how a series moves at a coarse time scale, and alarms on a move it has
-// never made. Each block of step samples becomes one coarse point: the block's extreme that
-// lies farther from the recent blocks' means, so that a one-sample spike survives. A pattern
-// is two consecutive coarse points: their levels, and whether the series rose, fell or stayed.
+// never made. A pattern is two consecutive coarse points (blocks): their levels, and whether
+// the series rose, fell or stayed.
 //
 // The memory first learns for learn coarse points, and sets its vigilance from how far the
 // patterns of the second half of that time lay from the patterns before them: a series whose
@@ -18,14 +66,10 @@ import "math"
 // in its simplest form: the pattern of one step of a coarse series, one nearest-neighbour
 // test, one vigilance.
 type patterns struct {
-	step, learn int
-
-	block                 int     // samples in the current block so far
-	sum, blockLo, blockHi float64 // the current block's sum and extremes
-	blockMean             float64 // moving average of the blocks' means
-	points                int     // coarse points so far
-	prev                  float64 // the last coarse point
-	lo, hi                float64 // the range seen so far
+	learn  int     // coarse points to learn from
+	points int     // coarse points so far
+	prev   float64 // the last coarse point
+	lo, hi float64 // the range seen so far
 
 	known      []pattern
 	farthest   float64 // while learning: the largest distance from a new pattern to a known one
@@ -44,8 +88,8 @@ type pattern struct {
 const (
 	// coarsePoints is how many coarse points the learning time spans: the coarse time scale.
 	coarsePoints = 104
-	// maxPatterns bounds the memory; past it, new patterns still alarm but are not kept.
-	maxPatterns = 1024
+	// maxPatterns bounds the memory, and the time a search for the nearest pattern takes.
+	maxPatterns = 256
 	// learnedApart is how far (in the units of distance) a pattern must lie from the known
 	// ones to be kept while learning: nearer ones add nothing.
 	learnedApart = 0.02
@@ -62,24 +106,16 @@ const (
 	alarmRaise = 0.4
 )
 
-// newPatterns learns from the first learn samples, at a time scale that makes them
-// coarsePoints coarse points.
+// newPatterns learns from the first learn coarse points.
 func newPatterns(learn int) *patterns {
-	step := max(1, int(math.Round(float64(learn)/coarsePoints)))
-	return &patterns{step: step, learn: learn / step, lo: math.Inf(1), hi: math.Inf(-1),
-		blockLo: math.Inf(1), blockHi: math.Inf(-1)}
+	return &patterns{learn: learn, lo: math.Inf(1), hi: math.Inf(-1)}
 }
 
-// add takes a sample (not NaN or ±Inf) and returns how strongly it completes a new pattern:
-// 0 when it does not, and in (0, 1] by how far beyond the vigilance the new pattern lies.
-func (p *patterns) add(v float64) float64 {
-	p.lo, p.hi = min(p.lo, v), max(p.hi, v)
-	p.sum += v
-	p.blockLo, p.blockHi = min(p.blockLo, v), max(p.blockHi, v)
-	if p.block++; p.block < p.step {
-		return 0
-	}
-	point := p.coarse()
+// add takes the next block and returns how strongly it completes a new pattern: 0 when it
+// does not, and in (0.5, 1] by how far beyond the vigilance the new pattern lies.
+func (p *patterns) add(b block) float64 {
+	p.lo, p.hi = min(p.lo, b.lo), max(p.hi, b.hi)
+	point := b.point
 	p.points++
 	if p.points == 1 {
 		p.prev = point
@@ -107,25 +143,10 @@ func (p *patterns) add(v float64) float64 {
 	if p.points-p.lastAlarm <= alarmQuiet && p.lastAlarm > 0 && nearest <= p.alarmWidth*quietFactor {
 		return 0
 	}
+	strength := 1 - p.vigilance/nearest/2
 	p.lastAlarm, p.alarmWidth = p.points, nearest
 	p.vigilance = max(p.vigilance, nearest*alarmRaise)
-	return 1 - p.vigilance/nearest/2
-}
-
-// coarse closes the current block and returns its coarse point.
-func (p *patterns) coarse() float64 {
-	mean := p.sum / float64(p.block)
-	if p.points == 0 {
-		p.blockMean = mean
-	}
-	p.blockMean = (p.blockMean + mean) / 2
-	point := p.blockHi
-	if math.Abs(p.blockHi-p.blockMean) < math.Abs(p.blockLo-p.blockMean) {
-		point = p.blockLo
-	}
-	p.block, p.sum = 0, 0
-	p.blockLo, p.blockHi = math.Inf(1), math.Inf(-1)
-	return point
+	return strength
 }
 
 func direction(from, to float64) float64 {
@@ -139,22 +160,21 @@ func direction(from, to float64) float64 {
 }
 
 // nearest is the distance from m to the nearest known pattern (+Inf with none): the mean
-// difference of the levels in units of the range seen, and of the directions, weighted. It
-// stops at a pattern well within the vigilance, since the move is known, and moves that
-// pattern one place forward: the series' usual moves gather at the front, where the search
-// finds them first.
+// difference of the levels in units of the range seen, and of the directions, weighted. Past
+// the learning, it stops at the first pattern within the vigilance (the move is known, and how
+// near does not matter) and moves that pattern one place forward: the series' usual moves
+// gather at the front, where the search finds them first.
 func (p *patterns) nearest(m pattern) float64 {
 	span := p.hi - p.lo
 	if span <= 0 {
 		span = 1
 	}
 	levelWeight := (1 - directionWeight) / 2 / span
-	near := p.vigilance / 2
 	best := math.Inf(1)
 	for i, k := range p.known {
 		d := levelWeight*(math.Abs(m.from-k.from)+math.Abs(m.to-k.to)) + directionWeight/2*math.Abs(m.dir-k.dir)
 		if d < best {
-			if best = d; best < near {
+			if best = d; best <= p.vigilance {
 				if i > 0 {
 					p.known[i-1], p.known[i] = k, p.known[i-1]
 				}
@@ -165,8 +185,12 @@ func (p *patterns) nearest(m pattern) float64 {
 	return best
 }
 
+// remember keeps m; once the memory is full, in place of the last pattern: searches move the
+// patterns they find forward, so the last is one rarely found.
 func (p *patterns) remember(m pattern) {
 	if len(p.known) < maxPatterns {
 		p.known = append(p.known, m)
+		return
 	}
+	p.known[len(p.known)-1] = m
 }

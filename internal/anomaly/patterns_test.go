@@ -1,16 +1,28 @@
 package anomaly
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
 )
 
-// feed gives p the values and returns the indexes at which it alarmed.
-func feed(p *patterns, values []float64) []int {
+// memory is a pattern memory with its blocks, as a Detector with Learn keeps them.
+type memory struct {
+	*blocks
+	*patterns
+}
+
+func newMemory(learn int) memory {
+	step := coarseStep(learn)
+	return memory{newBlocks(step), newPatterns(learn / step)}
+}
+
+// feed gives m the values and returns the indexes at which it alarmed.
+func feed(m memory, values []float64) []int {
 	var alarms []int
 	for i, v := range values {
-		if p.add(v) > 0 {
+		if b, closed := m.blocks.add(v); closed && m.patterns.add(b) > 0 {
 			alarms = append(alarms, i)
 		}
 	}
@@ -46,7 +58,7 @@ func TestPatternsAlarmOnAMoveNeverMade(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rnd := rand.New(rand.NewPCG(7, 8))
-			p := newPatterns(750)
+			p := newMemory(750)
 			if alarms := feed(p, wave(rnd, 3000)); len(alarms) > 0 {
 				t.Fatalf("the regular wave alarmed at %v", alarms)
 			}
@@ -69,7 +81,7 @@ func TestPatternsAlarmOnAMoveNeverMade(t *testing.T) {
 // While it learns, the memory never alarms, whatever the series does.
 func TestPatternsSilentWhileLearning(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(9, 10))
-	p := newPatterns(750)
+	p := newMemory(750)
 	values := make([]float64, 750)
 	for i := range values {
 		values[i] = rnd.ExpFloat64() * float64(1+i%97) // spikes and jumps of every size
@@ -89,7 +101,7 @@ func TestPatternsRarelyAlarmOnNoise(t *testing.T) {
 	const n = 20000
 	for seed := range uint64(5) {
 		rnd := rand.New(rand.NewPCG(seed, 1))
-		p := newPatterns(750)
+		p := newMemory(750)
 		values := make([]float64, n)
 		for i := range values {
 			values[i] = 100 + rnd.NormFloat64()
@@ -104,7 +116,7 @@ func TestPatternsRarelyAlarmOnNoise(t *testing.T) {
 // farther out: one event, one alarm.
 func TestPatternsQuietAfterAnAlarm(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(11, 12))
-	p := newPatterns(750)
+	p := newMemory(750)
 	feed(p, wave(rnd, 3000))
 	quiet := alarmQuiet * p.step
 	var stairs []float64 // new levels, each a little beyond the last, within the quiet time
@@ -121,5 +133,63 @@ func TestPatternsQuietAfterAnAlarm(t *testing.T) {
 	}
 	if alarms := feed(p, jump); len(alarms) == 0 {
 		t.Fatal("a jump far beyond the staircase did not alarm")
+	}
+}
+
+// A shift that single noisy samples hide stands out among the blocks' means: a Detector with
+// Learn scores them with coarseConfig. Here a sustained shift of ten standard deviations: at
+// the native scale the deviation scores under 0.9 (a new shape's ceiling is 0.862); among the
+// means of blocks of seven, whose noise is √7 times smaller, above 0.94.
+func TestBlockMeansMakeAShiftStandOut(t *testing.T) {
+	for seed := range uint64(3) {
+		rnd := rand.New(rand.NewPCG(seed, 2))
+		blocks := newBlocks(coarseStep(750))
+		coarse := NewDetector(coarseConfig)
+		native := DefaultConfig
+		native.Learn = 0
+		single := NewDetector(native)
+		var coarseMax, singleMax float64
+		for i := range 4300 {
+			v := 100 + rnd.NormFloat64()
+			if i >= 4000 {
+				v += 10
+			}
+			s := single.Add(v)
+			var c float64
+			if b, closed := blocks.add(v); closed {
+				c = coarse.Add(b.mean)
+			}
+			if i >= 4000 {
+				singleMax, coarseMax = max(singleMax, s), max(coarseMax, c)
+			}
+		}
+		if singleMax >= 0.9 || coarseMax <= 0.94 {
+			t.Errorf("seed %d: the shift scored %.3f at the native scale, %.3f among the blocks' means", seed, singleMax, coarseMax)
+		}
+	}
+}
+
+// BenchmarkCoarseTimeScale scores a noisy random walk, where new moves keep coming, without
+// and with the coarse time scale (Learn).
+func BenchmarkCoarseTimeScale(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	values := make([]float64, 4000)
+	level := 100.0
+	for i := range values {
+		level += rnd.NormFloat64()
+		values[i] = level + rnd.NormFloat64()*3
+	}
+	for _, learn := range []int{0, 600} {
+		b.Run(fmt.Sprintf("learn-%d", learn), func(b *testing.B) {
+			for range b.N {
+				cfg := DefaultConfig
+				cfg.Learn = learn
+				d := NewDetector(cfg)
+				for _, v := range values {
+					d.Add(v)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(values))/b.Elapsed().Seconds(), "points/s")
+		})
 	}
 }
