@@ -55,20 +55,12 @@ type Detector struct {
 	since int     // samples since the peak was set
 	past  *ranks  // recent z-scores, for how unusual a z is for this series
 
-	// Shapes: the series' values quantised in half units of its spread; three consecutive
-	// levels never seen together before are a new shape, whatever their size.
-	prevBin, prev2Bin int
-	shapes            *[shapeWords]uint64 // the shapes seen, a bit each, indexed by shapeIndex
-	levels            [levelCount]int     // samples seen at each level
-	seen              int
-
 	// The series at a coarse time scale, without Learn all nil: its blocks, the moves between
 	// them, and the deviations of their means.
 	blocks   *blocks
 	patterns *patterns
 	coarse   *Detector
 	seasons  []*seasonal // the same time on earlier days, and on earlier weeks; none without a Period
-	noShapes bool        // no new shapes: in residuals they are noise's, and blocks have the pattern memory
 }
 
 // windowFit is what the score reads from the baseline window.
@@ -97,23 +89,6 @@ const fitEvery = 25
 // maxRecent bounds Config.Recent.
 const maxRecent = 15
 
-// noveltyZ is the distance a never-seen shape counts as: as much as a large spike.
-const noveltyZ = 20.0
-
-// noveltyAfter is how many samples a series must have shown before a new shape counts.
-const noveltyAfter = 200
-
-// levelCount is how many levels a value is quantised to: -12..12 half units of spread.
-const levelCount = 25
-
-// shapeWords holds a bit for every shape: small enough to stay in the cache.
-const shapeWords = (levelCount*levelCount*levelCount + 63) / 64
-
-// shapeIndex places three consecutive levels in the detector's table of shapes.
-func shapeIndex(a, b, c int) int {
-	return ((a+12)*levelCount+(b+12))*levelCount + (c + 12)
-}
-
 // NewDetector returns a detector with no history.
 func NewDetector(cfg Config) *Detector {
 	if cfg.Window <= 0 {
@@ -130,7 +105,6 @@ func NewDetector(cfg Config) *Detector {
 		d.blocks = newBlocks(step)
 		d.patterns = newPatterns(cfg.Learn / step)
 		d.coarse = NewDetector(coarseConfig)
-		d.coarse.noShapes = true
 	}
 	if cfg.Period > 0 {
 		week := 7 * cfg.Period
@@ -188,11 +162,7 @@ func (d *Detector) Add(v float64) float64 {
 		if v > max(b.hi, d.pendingHi) || v < min(b.lo, d.pendingLo) {
 			spike *= 1.5
 		}
-		novel := 0.0
-		if !d.noShapes {
-			novel = d.shape(v, b)
-		}
-		z := max(spike, level, novel)
+		z := max(spike, level)
 		zs := z / d.cfg.Scale
 		magnitude := 1 - 1/(1+zs*zs)
 		// How unusual is this z for this series? The share of recent z-scores below it: a
@@ -225,28 +195,6 @@ func (d *Detector) Add(v float64) float64 {
 	}
 	d.since++
 	return out
-}
-
-// shape learns the level of v in the series' last three, and returns noveltyZ if the three
-// never came together before and v's level is rare for the series (under 1% of samples): noise
-// finds new combinations of common levels all the time.
-func (d *Detector) shape(v float64, b windowFit) float64 {
-	bin := int(math.Round((v - b.median) / b.scale * 2))
-	bin = max(-12, min(12, bin))
-	if d.shapes == nil {
-		d.shapes = new([shapeWords]uint64)
-	}
-	key := shapeIndex(d.prev2Bin, d.prevBin, bin)
-	word, bit := key/64, uint64(1)<<(key%64)
-	novel := 0.0
-	if d.seen > noveltyAfter && d.shapes[word]&bit == 0 && d.levels[bin+12]*100 < d.seen {
-		novel = noveltyZ
-	}
-	d.levels[bin+12]++
-	d.shapes[word] |= bit
-	d.seen++
-	d.prev2Bin, d.prevBin = d.prevBin, bin
-	return novel
 }
 
 // mad is the median absolute deviation of sorted values from their median med, read without

@@ -5,8 +5,8 @@ import "math"
 // seasonal scores a periodic series against the same time on its last cycles (days, or
 // weeks): a level that is ordinary for the series may be wrong for the hour (the morning's rise
 // that does not come) or for the day of the week. It scores the residual, the distance from
-// the median of the same moment on the earlier cycles, with a detector of its own (without new
-// shapes, which in residuals are noise's), and speaks only while the series is periodic: while
+// the median of the same moment on the earlier cycles, with a detector of its own (without a
+// coarse time scale), and speaks only while the series is periodic: while
 // it is far closer to the same moment one cycle before than to its median. The residuals'
 // detector starts the first time the series looks periodic, so that a series that never does
 // costs little more than without it.
@@ -84,7 +84,6 @@ func (s *seasonal) score(v, level float64) float64 {
 	}
 	if s.inner == nil {
 		s.inner = NewDetector(s.cfg)
-		s.inner.noShapes = true
 	}
 	insertionSort(ref)
 	score := s.inner.Add(v - median(ref))
