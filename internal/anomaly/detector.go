@@ -176,9 +176,7 @@ func (d *Detector) Add(v float64) float64 {
 			if novel := d.patterns.add(b); novel > 0 {
 				score = max(score, patternAlarm+(1-patternAlarm)*novel)
 			}
-			if d.coarse != nil {
-				score = max(score, d.coarse.Add(b.mean))
-			}
+			score = max(score, d.coarse.Add(b.mean))
 		}
 	}
 	for _, s := range d.seasons {

@@ -2,55 +2,6 @@ package anomaly
 
 import "math"
 
-// blocks cuts a series into blocks of step samples, the points of its coarse time scale.
-type blocks struct {
-	step  int
-	n     int     // samples in the current block so far
-	sum   float64 // their sum
-	lo    float64 // and extremes
-	hi    float64
-	means float64 // moving average of the blocks' means
-	seen  bool    // whether a block has closed before
-}
-
-// block is one closed block.
-type block struct {
-	mean, lo, hi float64
-	// point stands for the block in a pattern: its extreme that lies farther from the recent
-	// blocks' means, so that a one-sample spike survives.
-	point float64
-}
-
-// coarseStep is the block size of the coarse time scale for a learning time of learn samples:
-// they make coarsePoints blocks.
-func coarseStep(learn int) int { return max(1, int(math.Round(float64(learn)/coarsePoints))) }
-
-func newBlocks(step int) *blocks {
-	return &blocks{step: step, lo: math.Inf(1), hi: math.Inf(-1)}
-}
-
-// add takes a sample (not NaN or ±Inf); it returns the block that the sample closes, if it
-// closes one.
-func (b *blocks) add(v float64) (block, bool) {
-	b.sum += v
-	b.lo, b.hi = min(b.lo, v), max(b.hi, v)
-	if b.n++; b.n < b.step {
-		return block{}, false
-	}
-	out := block{mean: b.sum / float64(b.n), lo: b.lo, hi: b.hi}
-	if !b.seen {
-		b.means, b.seen = out.mean, true
-	}
-	b.means = (b.means + out.mean) / 2
-	out.point = b.hi
-	if math.Abs(b.hi-b.means) < math.Abs(b.lo-b.means) {
-		out.point = b.lo
-	}
-	b.n, b.sum = 0, 0
-	b.lo, b.hi = math.Inf(1), math.Inf(-1)
-	return out, true
-}
-
 // patterns remembers how a series moves at a coarse time scale, and alarms on a move it has
 // never made. A pattern is two consecutive coarse points (blocks): their levels, and whether
 // the series rose, fell or stayed.
@@ -86,8 +37,6 @@ type pattern struct {
 }
 
 const (
-	// coarsePoints is how many coarse points the learning time spans: the coarse time scale.
-	coarsePoints = 104
 	// maxPatterns bounds the memory, and the time a search for the nearest pattern takes.
 	maxPatterns = 256
 	// learnedApart is how far (in the units of distance) a pattern must lie from the known

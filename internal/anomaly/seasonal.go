@@ -6,10 +6,10 @@ import "math"
 // weeks): a level that is ordinary for the series may be wrong for the hour (the morning's rise
 // that does not come) or for the day of the week. It scores the residual, the distance from
 // the median of the same moment on the earlier cycles, with a detector of its own (without a
-// coarse time scale), and speaks only while the series is periodic: while
-// it is far closer to the same moment one cycle before than to its median. The residuals'
-// detector starts the first time the series looks periodic, so that a series that never does
-// costs little more than without it.
+// coarse time scale), and speaks only while the series is periodic: while it is far closer to
+// the same moment one cycle before than to its median. The residuals' detector starts the
+// first time the series looks periodic, so that a series that never does costs little more
+// than without it.
 type seasonal struct {
 	cfg    Config
 	period int // samples in a cycle
@@ -40,7 +40,8 @@ const (
 // series is periodic over memory samples: a week, so that a daily comparison sees the weekend
 // in a series that is weekly.
 func newSeasonal(cfg Config, period, cycles, memory int) *seasonal {
-	cfg.Period, cfg.Learn = 0, 0 // the residuals' detector compares with no earlier days, and keeps no patterns, of its own
+	// The residuals' detector has no earlier days, and no coarse time scale, of its own.
+	cfg.Period, cfg.Learn = 0, 0
 	return &seasonal{cfg: cfg, period: period, cycles: cycles, memory: memory,
 		history: make([]float64, 0, cycles*period)}
 }
