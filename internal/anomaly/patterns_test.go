@@ -172,13 +172,7 @@ func TestBlockMeansMakeAShiftStandOut(t *testing.T) {
 // BenchmarkCoarseTimeScale scores a noisy random walk, where new moves keep coming, without
 // and with the coarse time scale (Learn).
 func BenchmarkCoarseTimeScale(b *testing.B) {
-	rnd := rand.New(rand.NewPCG(1, 2))
-	values := make([]float64, 4000)
-	level := 100.0
-	for i := range values {
-		level += rnd.NormFloat64()
-		values[i] = level + rnd.NormFloat64()*3
-	}
+	values := noisyWalk(rand.New(rand.NewPCG(1, 2)), 4000)
 	for _, learn := range []int{0, 600} {
 		b.Run(fmt.Sprintf("learn-%d", learn), func(b *testing.B) {
 			for range b.N {

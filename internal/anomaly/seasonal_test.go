@@ -52,13 +52,7 @@ func TestSeasonalSeesTheRiseThatDoesNotCome(t *testing.T) {
 
 // A series that does not repeat from day to day scores the same with a period as without.
 func TestSeasonalStaysOutOfASeriesThatIsNotPeriodic(t *testing.T) {
-	rnd := rand.New(rand.NewPCG(3, 4))
-	values := make([]float64, 5000)
-	walk := 100.0
-	for i := range values {
-		walk += rnd.NormFloat64()
-		values[i] = walk + 3*rnd.NormFloat64()
-	}
+	values := noisyWalk(rand.New(rand.NewPCG(3, 4)), 5000)
 	with := DefaultConfig
 	with.Period = 288
 	a, b := NewDetector(DefaultConfig), NewDetector(with)
@@ -128,4 +122,15 @@ func TestSeasonalSeesAWeekdayLikeASunday(t *testing.T) {
 	if with.seasons[0].inner != nil {
 		t.Error("the daily comparison started on a series that is weekly")
 	}
+}
+
+// noisyWalk is a random walk from 100 with noise three times its steps on top.
+func noisyWalk(rnd *rand.Rand, n int) []float64 {
+	values := make([]float64, n)
+	walk := 100.0
+	for i := range values {
+		walk += rnd.NormFloat64()
+		values[i] = walk + 3*rnd.NormFloat64()
+	}
+	return values
 }
