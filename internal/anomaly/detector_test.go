@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"testing"
@@ -258,4 +259,38 @@ func FuzzDetector(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkDetectorMemory reports what a detector holds once its windows are full: without
+// and with the coarse time scale, and with the comparisons for a series sampled every 5
+// minutes.
+func BenchmarkDetectorMemory(b *testing.B) {
+	for _, c := range []struct {
+		name          string
+		learn, period int
+	}{{"deviations", 0, 0}, {"coarse", 750, 0}, {"coarse+days", 750, 288}} {
+		b.Run(c.name, func(b *testing.B) {
+			const held = 50
+			var perDetector float64
+			for range b.N {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				detectors := make([]*Detector, held)
+				for i := range detectors {
+					cfg := DefaultConfig
+					cfg.Learn, cfg.Period = c.learn, c.period
+					detectors[i] = NewDetector(cfg)
+					for j := range 12 * 288 {
+						detectors[i].Add(float64(j%97) + float64(i))
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perDetector = float64(after.HeapAlloc-before.HeapAlloc) / held
+				runtime.KeepAlive(detectors)
+			}
+			b.ReportMetric(perDetector/1024, "KiB/detector")
+		})
+	}
 }
