@@ -55,9 +55,9 @@ const (
 	alarmRaise = 0.4
 )
 
-// newPatterns learns from the first learn coarse points.
+// newPatterns learns from the first learn coarse points (at least two, the first pattern's).
 func newPatterns(learn int) *patterns {
-	return &patterns{learn: learn, lo: math.Inf(1), hi: math.Inf(-1)}
+	return &patterns{learn: max(learn, 2), lo: math.Inf(1), hi: math.Inf(-1)}
 }
 
 // add takes the next block and returns how strongly it completes a new pattern: 0 when it

@@ -187,3 +187,15 @@ func BenchmarkCoarseTimeScale(b *testing.B) {
 		})
 	}
 }
+
+// However short the learning, it ends with a vigilance, neither nothing (every move of a noisy
+// series would alarm) nor infinite (none would).
+func TestPatternsLearnSomethingFromTheShortestTime(t *testing.T) {
+	for _, learn := range []int{0, 1, 2, 3} {
+		m := newMemory(learn)
+		feed(m, []float64{1, 2, 1, 2, 1, 2, 1, 2})
+		if m.vigilance < minVigilance || math.IsInf(m.vigilance, 1) {
+			t.Errorf("learning from %d samples: vigilance %v", learn, m.vigilance)
+		}
+	}
+}
