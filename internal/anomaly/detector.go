@@ -14,9 +14,6 @@ import (
 type Config struct {
 	// Window is how many past samples form the baseline.
 	Window int
-	// Recent is how many of the newest samples are compared with the baseline for a level
-	// shift (a spike is one sample against it).
-	Recent int
 	// Scale maps a robust z-score to the score: z = Scale gives 0.5.
 	Scale float64
 	// Refractory is how many samples after an alarm a weaker one is silenced: one event, one
@@ -36,7 +33,7 @@ type Config struct {
 }
 
 // DefaultConfig is the configuration Sextant uses everywhere.
-var DefaultConfig = Config{Window: 1000, Recent: 6, Scale: 8, Refractory: 200, Memory: 8000, Learn: 750}
+var DefaultConfig = Config{Window: 1000, Scale: 8, Refractory: 200, Memory: 8000, Learn: 750}
 
 // Detector scores one series, sample by sample, from the past only.
 type Detector struct {
@@ -47,9 +44,8 @@ type Detector struct {
 	unfit                int
 	pendingLo, pendingHi float64
 
-	recent       []float64 // the last Recent samples, a ring; once full, recentNext is the oldest
-	recentNext   int
-	recentSorted []float64 // the same, sorted
+	recent    recentLevel // the newest samples, for the level of a shift
+	perZScale float64     // 1/cfg.Scale
 
 	peak  float64 // the strongest recent score
 	since int     // samples since the peak was set
@@ -65,13 +61,15 @@ type Detector struct {
 
 // windowFit is what the score reads from the baseline window.
 type windowFit struct {
-	median, scale, lo, hi float64
+	median   float64
+	perScale float64 // 1 over the spread: a multiplication where a division would cost more
+	lo, hi   float64
 }
 
 // coarseConfig scores the means of the coarse time scale's blocks, among which a shift hidden in
 // the noise of single samples stands out. Its baseline is 100 blocks, about the learning time;
 // it silences no alarm of its own, since the Detector it feeds does.
-var coarseConfig = Config{Window: 100, Recent: 6, Scale: 8, Memory: 1000}
+var coarseConfig = Config{Window: 100, Scale: 8, Memory: 1000}
 
 // maxMagnitude bounds the values a Detector takes: larger ones count as this large. Spans and
 // differences of values then stay finite, where those of two values near the largest float64
@@ -82,12 +80,13 @@ const maxMagnitude = 1e150
 // strongest deviations.
 const patternAlarm = 0.95
 
+// minZ is the least deviation, in robust standard deviations, that scores at all: within it a
+// sample is ordinary whatever the series, and costs no rank.
+const minZ = 2
+
 // fitEvery is how often the baseline's median and spread are read from the window: they lag
 // the series by up to this many samples less one.
 const fitEvery = 25
-
-// maxRecent bounds Config.Recent.
-const maxRecent = 15
 
 // NewDetector returns a detector with no history.
 func NewDetector(cfg Config) *Detector {
@@ -97,8 +96,7 @@ func NewDetector(cfg Config) *Detector {
 	if cfg.Memory <= 0 {
 		cfg.Memory = DefaultConfig.Memory
 	}
-	cfg.Recent = max(1, min(cfg.Recent, maxRecent))
-	d := &Detector{cfg: cfg, window: newWindow(cfg.Window), past: newRanks(cfg.Memory),
+	d := &Detector{cfg: cfg, window: newWindow(cfg.Window), past: newRanks(cfg.Memory), perZScale: 1 / cfg.Scale,
 		pendingLo: math.Inf(1), pendingHi: math.Inf(-1)}
 	if cfg.Learn > 0 {
 		step := coarseStep(cfg.Learn)
@@ -153,23 +151,25 @@ func (d *Detector) Add(v float64) float64 {
 	var score float64
 	if d.window.len()-d.unfit >= min(d.cfg.Window, 30) {
 		b := d.base
-		spike := math.Abs(v-b.median) / b.scale
+		spike := math.Abs(v-b.median) * b.perScale
 		level := 0.0
-		if len(d.recent) == d.cfg.Recent {
-			level = math.Abs(medianWith(d.recentSorted, v)-b.median) / b.scale * 1.5
+		if d.recent.full() {
+			level = math.Abs(d.recent.medianWith(v)-b.median) * b.perScale * 1.5
 		}
 		// Outside the range ever seen counts more than inside it.
 		if v > max(b.hi, d.pendingHi) || v < min(b.lo, d.pendingLo) {
 			spike *= 1.5
 		}
 		z := max(spike, level)
-		zs := z / d.cfg.Scale
-		magnitude := 1 - 1/(1+zs*zs)
-		// How unusual is this z for this series? The share of recent z-scores below it: a
-		// noisy series' everyday deviations do not read as anomalies.
-		rank := d.past.rank(z)
+		if z >= minZ {
+			zs := z * d.perZScale
+			magnitude := 1 - 1/(1+zs*zs)
+			// How unusual is this z for this series? The share of recent z-scores below it: a
+			// noisy series' everyday deviations do not read as anomalies.
+			rank := d.past.rank(z)
+			score = magnitude * (rank * rank) * (rank * rank)
+		}
 		d.past.remember(z)
-		score = magnitude * (rank * rank) * (rank * rank)
 	}
 	if d.blocks != nil {
 		if b, closed := d.blocks.add(v); closed {
@@ -252,54 +252,7 @@ func (d *Detector) learn(v float64) {
 	} else {
 		d.pendingLo, d.pendingHi = min(d.pendingLo, v), max(d.pendingHi, v)
 	}
-	if len(d.recent) < d.cfg.Recent {
-		d.recent = append(d.recent, v)
-		d.recentSorted = insertSorted(d.recentSorted, v)
-		return
-	}
-	old := d.recent[d.recentNext]
-	d.recent[d.recentNext] = v
-	if d.recentNext++; d.recentNext == len(d.recent) {
-		d.recentNext = 0
-	}
-	replaceSmall(d.recentSorted, old, v)
-}
-
-// replaceSmall swaps one copy of old in a short sorted slice for v, moving the values between
-// them one place: for a handful of values, cheaper than searching.
-func replaceSmall(sorted []float64, old, v float64) {
-	i := 0
-	for sorted[i] != old {
-		i++
-	}
-	for i > 0 && sorted[i-1] > v {
-		sorted[i] = sorted[i-1]
-		i--
-	}
-	for i < len(sorted)-1 && sorted[i+1] < v {
-		sorted[i] = sorted[i+1]
-		i++
-	}
-	sorted[i] = v
-}
-
-// medianWith is the median of sorted and v together, without merging them.
-func medianWith(sorted []float64, v float64) float64 {
-	p := below(sorted, v)
-	at := func(k int) float64 { // the k-th of the merged values
-		switch {
-		case k < p:
-			return sorted[k]
-		case k == p:
-			return v
-		}
-		return sorted[k-1]
-	}
-	n := len(sorted) + 1
-	if n%2 == 1 {
-		return at(n / 2)
-	}
-	return (at(n/2-1) + at(n/2)) / 2
+	d.recent.push(v)
 }
 
 // below is how many values of sorted are less than v.
@@ -321,12 +274,4 @@ func below(sorted []float64, v float64) int {
 		base++
 	}
 	return base
-}
-
-func insertSorted(sorted []float64, v float64) []float64 {
-	i := below(sorted, v)
-	sorted = append(sorted, 0)
-	copy(sorted[i+1:], sorted[i:])
-	sorted[i] = v
-	return sorted
 }

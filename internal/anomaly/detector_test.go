@@ -159,35 +159,70 @@ func TestWindowFitMatchesItsSamples(t *testing.T) {
 				t.Fatalf("%s, sample %d: median %v lo %v hi %v, want %v %v %v (bin %v)", name, i, got.median, got.lo, got.hi, med, lo, hi, w.width)
 			}
 			wantScale := max(1.4826*mad, 0.05*(hi-lo), 1e-3*math.Abs(med), 1e-9)
-			if math.Abs(got.scale-wantScale) > 1.4826*tol+0.05*2*tol {
-				t.Fatalf("%s, sample %d: scale %v, want %v (bin %v)", name, i, got.scale, wantScale, w.width)
+			if got := 1 / got.perScale; math.Abs(got-wantScale) > 1.4826*tol+0.05*2*tol {
+				t.Fatalf("%s, sample %d: scale %v, want %v (bin %v)", name, i, got, wantScale, w.width)
 			}
 		}
 	}
 }
 
-func TestReplaceSmallAndMedianWith(t *testing.T) {
+func TestRecentLevelMedian(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(5, 6))
-	for n := 1; n <= maxRecent; n++ {
-		ring := make([]float64, n)
-		for i := range ring {
-			ring[i] = float64(rnd.IntN(9))
+	// Small integers make ties; signs and magnitudes across the float range test the order keys.
+	draw := func() float64 {
+		switch rnd.IntN(4) {
+		case 0:
+			return float64(rnd.IntN(9) - 4)
+		case 1:
+			return rnd.NormFloat64() * 1e-300
+		case 2:
+			return rnd.NormFloat64() * 1e150
 		}
-		sorted := slices.Sorted(slices.Values(ring))
-		for step := range 500 {
-			v := float64(rnd.IntN(9))
-			all := append(slices.Clone(sorted), v)
+		return math.Copysign(0, rnd.NormFloat64())
+	}
+	var r recentLevel
+	var ring []float64
+	for step := range 20000 {
+		v := draw()
+		if r.full() {
+			all := append(slices.Clone(ring), v)
 			slices.Sort(all)
-			if got, want := medianWith(sorted, v), median(all); got != want {
-				t.Fatalf("median of %v and %v: %v, want %v", sorted, v, got, want)
+			if got, want := r.medianWith(v), all[len(all)/2]; got != want {
+				t.Fatalf("step %d: median of %v and %v: %v, want %v", step, ring, v, got, want)
 			}
-			replaceSmall(sorted, ring[step%n], v)
-			ring[step%n] = v
-			if want := slices.Sorted(slices.Values(ring)); !slices.Equal(sorted, want) {
-				t.Fatalf("step %d: %v, want %v", step, sorted, want)
-			}
+		} else if len(ring) == LevelSamples {
+			t.Fatalf("step %d: %d samples held, not full", step, len(ring))
+		}
+		r.push(v)
+		if ring = append(ring, v); len(ring) > LevelSamples {
+			ring = ring[1:]
 		}
 	}
+	// A network that sorts every sequence of zeros and ones sorts every sequence (the 0-1
+	// principle): so for the median.
+	for bits := range 1 << 7 {
+		var p [7]int64
+		ones := 0
+		for i := range p {
+			p[i] = int64(bits >> i & 1)
+			ones += int(p[i])
+		}
+		want := int64(0)
+		if ones >= 4 {
+			want = 1
+		}
+		if got := median7(p[0], p[1], p[2], p[3], p[4], p[5], p[6]); got != want {
+			t.Errorf("median of %v: %d, want %d", p, got, want)
+		}
+	}
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1, 1e-310, -1e-310, 1e300, -1e300} {
+		if got := fromOrderKey(orderKey(v)); math.Float64bits(got) != math.Float64bits(v) {
+			t.Errorf("order key of %v reads back as %v", v, got)
+		}
+	}
+}
+
+func TestBelow(t *testing.T) {
 	probe := []float64{1, 2, 2, 5}
 	for _, v := range []float64{0, 1, 1.5, 2, 3, 5, 6} {
 		if got, want := below(probe, v), sort.SearchFloat64s(probe, v); got != want {

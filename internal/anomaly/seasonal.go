@@ -23,6 +23,7 @@ type seasonal struct {
 	// (moving averages over memory samples), and how many samples they have averaged.
 	fromLast, fromMedian float64
 	compared, memory     int
+	perMemory            float64 // 1/memory
 }
 
 const (
@@ -42,7 +43,7 @@ const (
 func newSeasonal(cfg Config, period, cycles, memory int) *seasonal {
 	// The residuals' detector has no earlier days, and no coarse time scale, of its own.
 	cfg.Period, cfg.Learn = 0, 0
-	return &seasonal{cfg: cfg, period: period, cycles: cycles, memory: memory,
+	return &seasonal{cfg: cfg, period: period, cycles: cycles, memory: memory, perMemory: 1 / float64(memory),
 		history: make([]float64, 0, cycles*period)}
 }
 
@@ -66,8 +67,8 @@ func (s *seasonal) score(v, level float64) float64 {
 	// Whether the series is periodic: far closer to the last cycle's sample than to its
 	// median. Cheaper than the median of the earlier cycles, which only a periodic series
 	// needs.
-	s.fromLast += (math.Abs(v-last) - s.fromLast) / float64(s.memory)
-	s.fromMedian += (math.Abs(v-level) - s.fromMedian) / float64(s.memory)
+	s.fromLast += (math.Abs(v-last) - s.fromLast) * s.perMemory
+	s.fromMedian += (math.Abs(v-level) - s.fromMedian) * s.perMemory
 	s.compared++
 	periodic := s.compared >= s.memory && s.fromLast < periodicShare*s.fromMedian
 	if s.inner == nil && !periodic {

@@ -173,7 +173,7 @@ func (w *window) fit() windowFit {
 	w.radius = high
 	mad := float64(high) * w.width
 	s := max(1.4826*mad, 0.05*(hi-lo), 1e-3*math.Abs(med), 1e-9)
-	return windowFit{median: med, scale: s, lo: lo, hi: hi}
+	return windowFit{median: med, perScale: 1 / s, lo: lo, hi: hi}
 }
 
 func (w *window) sumBlocks() {
