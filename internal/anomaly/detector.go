@@ -57,6 +57,7 @@ type Detector struct {
 	patterns *patterns
 	coarse   *Detector
 	seasons  []*seasonal // the same time on earlier days, and on earlier weeks; none without a Period
+	history  *history    // the samples they read
 }
 
 // windowFit is what the score reads from the baseline window.
@@ -106,7 +107,9 @@ func NewDetector(cfg Config) *Detector {
 	}
 	if cfg.Period > 0 {
 		week := 7 * cfg.Period
-		d.seasons = []*seasonal{newSeasonal(cfg, cfg.Period, dayCycles, week), newSeasonal(cfg, week, weekCycles, week)}
+		d.history = newHistory(weekCycles * week)
+		d.seasons = []*seasonal{newSeasonal(cfg, d.history, cfg.Period, dayCycles, week),
+			newSeasonal(cfg, d.history, week, weekCycles, week)}
 	}
 	return d
 }
@@ -142,8 +145,8 @@ func median(sorted []float64) float64 {
 // an alarm shortly before. A value beyond ±1e150 counts as ±1e150.
 func (d *Detector) Add(v float64) float64 {
 	if v-v != 0 { // NaN or ±Inf
-		for _, s := range d.seasons {
-			s.add(v, d.base.median)
+		if d.history != nil {
+			d.history.push(v) // keeps its place, so that the days stay aligned
 		}
 		return 0
 	}
@@ -179,8 +182,11 @@ func (d *Detector) Add(v float64) float64 {
 			score = max(score, d.coarse.Add(b.mean))
 		}
 	}
-	for _, s := range d.seasons {
-		score = max(score, s.add(v, d.base.median))
+	if d.history != nil {
+		for _, s := range d.seasons {
+			score = max(score, s.add(v, d.base.median))
+		}
+		d.history.push(v)
 	}
 	d.learn(v)
 	// One event, one alarm: while an alarm is recent, weaker scores are silenced.

@@ -11,19 +11,50 @@ import "math"
 // first time the series looks periodic, so that a series that never does costs little more
 // than without it.
 type seasonal struct {
-	cfg    Config
-	period int // samples in a cycle
-	cycles int // how many earlier cycles the same moment is read from
-	// history is the last cycles*period samples (NaN where one was missing); once full, next
-	// is the oldest.
-	history []float64
-	next    int
+	cfg     Config
+	period  int       // samples in a cycle
+	cycles  int       // how many earlier cycles the same moment is read from
+	history *history  // the series' last samples, shared by the comparisons
 	inner   *Detector // scores the residuals; nil until the series first looks periodic
 	// How far the series usually is from the same moment one cycle before, and from its median
 	// (moving averages over memory samples), and how many samples they have averaged.
 	fromLast, fromMedian float64
 	compared, memory     int
 	perMemory            float64 // 1/memory
+}
+
+// history is the last samples of a series (NaN where one was missing): as many as the longest
+// comparison reads, which the shorter ones read too.
+type history struct {
+	samples []float64 // once full, next is the oldest
+	next    int
+}
+
+func newHistory(size int) *history { return &history{samples: make([]float64, 0, size)} }
+
+// back is the sample back samples before the one about to be pushed, and whether it is held.
+func (h *history) back(back int) (float64, bool) {
+	if back > len(h.samples) {
+		return 0, false
+	}
+	i := h.next - back
+	if i < 0 {
+		i += len(h.samples)
+	}
+	return h.samples[i], true
+}
+
+// push stores v, the oldest sample making way once full.
+func (h *history) push(v float64) {
+	if len(h.samples) < cap(h.samples) {
+		h.samples = append(h.samples, v)
+		h.next = len(h.samples) % cap(h.samples)
+		return
+	}
+	h.samples[h.next] = v
+	if h.next++; h.next == len(h.samples) {
+		h.next = 0
+	}
 }
 
 const (
@@ -37,31 +68,26 @@ const (
 	periodicShare = 0.2
 )
 
-// newSeasonal compares with cycles earlier cycles of period samples, and judges whether the
-// series is periodic over memory samples: a week, so that a daily comparison sees the weekend
-// in a series that is weekly.
-func newSeasonal(cfg Config, period, cycles, memory int) *seasonal {
+// newSeasonal compares with cycles earlier cycles of period samples, read from h (which the
+// caller pushes each sample into after add), and judges whether the series is periodic over
+// memory samples: a week, so that a daily comparison sees the weekend in a series that is
+// weekly.
+func newSeasonal(cfg Config, h *history, period, cycles, memory int) *seasonal {
 	// The residuals' detector has no earlier days, and no coarse time scale, of its own.
 	cfg.Period, cfg.Learn = 0, 0
 	return &seasonal{cfg: cfg, period: period, cycles: cycles, memory: memory, perMemory: 1 / float64(memory),
-		history: make([]float64, 0, cycles*period)}
+		history: h}
 }
 
-// add scores v, given the series' current median level, and learns it. The score is 0 until
-// three of the earlier cycles have a sample at this moment, and while the series is not
-// periodic. A missing sample (NaN) keeps its place, so that the cycles stay aligned.
+// add scores v, given the series' current median level. The score is 0 until three of the
+// earlier cycles have a sample at this moment, and while the series is not periodic. A missing
+// sample (NaN) keeps its place in the history, so that the cycles stay aligned.
 func (s *seasonal) add(v, level float64) float64 {
-	score := s.score(v, level)
-	s.remember(v)
-	return score
-}
-
-func (s *seasonal) score(v, level float64) float64 {
-	if s.period > len(s.history) || v-v != 0 {
+	if v-v != 0 {
 		return 0
 	}
-	last := s.history[s.back(s.period)]
-	if last-last != 0 {
+	last, ok := s.history.back(s.period)
+	if !ok || last-last != 0 {
 		return 0
 	}
 	// Whether the series is periodic: far closer to the last cycle's sample than to its
@@ -76,8 +102,12 @@ func (s *seasonal) score(v, level float64) float64 {
 	}
 	var buf [max(dayCycles, weekCycles)]float64
 	ref := buf[:0]
-	for k := 1; k <= s.cycles && k*s.period <= len(s.history); k++ {
-		if x := s.history[s.back(k*s.period)]; x-x == 0 {
+	for k := 1; k <= s.cycles; k++ {
+		x, ok := s.history.back(k * s.period)
+		if !ok {
+			break
+		}
+		if x-x == 0 {
 			ref = append(ref, x)
 		}
 	}
@@ -93,28 +123,6 @@ func (s *seasonal) score(v, level float64) float64 {
 		return 0
 	}
 	return score
-}
-
-// back is where in history the sample back samples before the one being added is.
-func (s *seasonal) back(back int) int {
-	i := s.next - back
-	if i < 0 {
-		i += len(s.history)
-	}
-	return i
-}
-
-// remember stores v in the history, the oldest sample making way once it is full.
-func (s *seasonal) remember(v float64) {
-	if len(s.history) < cap(s.history) {
-		s.history = append(s.history, v)
-		s.next = len(s.history) % cap(s.history)
-		return
-	}
-	s.history[s.next] = v
-	if s.next++; s.next == len(s.history) {
-		s.next = 0
-	}
 }
 
 // insertionSort sorts a handful of values.
