@@ -345,7 +345,7 @@ func (a *Analyzer) resources(ctx context.Context, onset, now time.Time, res *Res
 	}
 	// A rate shows a step half a window late: the split is moved by as much.
 	at := int((onset.Sub(start) + c.RateWindow/2) / c.Step)
-	return diagnosis.ResourceOutlier(list, at, onset, queries)
+	return diagnosis.ResourceOutlier(list, at, onset, c.Step, queries)
 }
 
 // graph reads the service dependency graph from the trace-derived edges.

@@ -27,6 +27,10 @@ type Anomaly struct {
 	Entity, Signal, Query string
 	At, Lo, Hi            time.Time // the change and the interval that explains it almost as well
 	Before, After, Shift  float64   // the medians either side, and the shift in robust units
+	// Base is how often the level since the change (After) was reached before it, over the
+	// Reference before the change, at the series' Step: was this already happening?
+	Base            anomaly.BaseRate
+	Reference, Step time.Duration
 }
 
 // minShift is the least robust shift (in units of the spread before) that counts as a change.
@@ -58,7 +62,8 @@ func Anomalies(series []Series, onset time.Time) []Anomaly {
 		}
 		out = append(out, Anomaly{Entity: s.Entity, Signal: s.Signal, Query: s.Query, At: at,
 			Lo: s.Start.Add(time.Duration(idx[o.Lo]) * s.Step), Hi: s.Start.Add(time.Duration(idx[o.Hi]) * s.Step),
-			Before: o.Before, After: o.After, Shift: o.Shift})
+			Before: o.Before, After: o.After, Shift: o.Shift,
+			Base: anomaly.BaseRateOf(values[:o.At], o.After), Reference: time.Duration(idx[o.At]-idx[0]) * s.Step, Step: s.Step})
 	}
 	slices.SortFunc(out, func(a, b Anomaly) int {
 		return cmp.Or(a.At.Compare(b.At), cmp.Compare(b.Shift, a.Shift), strings.Compare(a.Entity, b.Entity))
@@ -165,7 +170,8 @@ func Causes(anomalies []Anomaly, g Graph) []incident.Finding {
 		Entities: []string{first.Entity}, Score: first.Shift, Confidence: Calibration.ChainEnd.Confidence(),
 		Evidence: []incident.Evidence{{Kind: "series", Query: first.Query,
 			Summary: fmt.Sprintf("error ratio %s before, %s after", percent(first.Before), percent(first.After))}},
-		BaseRate:   fmt.Sprintf("its error ratio was %s before the change", percent(first.Before)),
+		BaseRate: fmt.Sprintf("its error ratio was %s before the change%s", percent(first.Before),
+			levelBaseRate(first.Base, percent(first.After), first.Reference, first.Step)),
 		Refutation: "a dependency of " + name + " whose failure began earlier in signals not examined here (saturation, restarts, a third party)",
 		NotExamined: []string{"resource signals (CPU, memory, threads, ports) as causes of the first failure",
 			"entities that emit no error ratio (third parties, network links)"},

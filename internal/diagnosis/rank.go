@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sextant-sre/sextant/internal/anomaly"
 	"github.com/sextant-sre/sextant/internal/incident"
 )
 
@@ -86,7 +87,8 @@ const (
 // ResourceOutlier is the finding that one entity's own resource signal moved at the onset far
 // more than any other's (the one hot container in a fleet), or nothing when none stands out.
 // queries gives the query of each signal, for the evidence.
-func ResourceOutlier(entities []EntitySignals, onset int, onsetAt time.Time, queries map[string]string) []incident.Finding {
+// step is the grid's, for how long the entity's level was reached before the onset.
+func ResourceOutlier(entities []EntitySignals, onset int, onsetAt time.Time, step time.Duration, queries map[string]string) []incident.Finding {
 	ranked := RankByShift(entities, onset)
 	if len(ranked) == 0 || ranked[0].Score < minOutlier {
 		return nil
@@ -98,6 +100,12 @@ func ResourceOutlier(entities []EntitySignals, onset int, onsetAt time.Time, que
 	if top.Score < outlierLead*next {
 		return nil
 	}
+	var before []float64 // the top signal before the onset, for its base rate
+	for _, e := range entities {
+		if e.Entity == top.Entity {
+			before = finite(e.Signals[top.Signal][:onset])
+		}
+	}
 	return []incident.Finding{{
 		Kind: incident.FindingCause, Key: "resource:" + top.Entity,
 		Title: fmt.Sprintf("Resource outlier: %s, its %s from %.3g to %.3g at %s (%.0f spreads; the next entity moved %.0f)",
@@ -105,7 +113,8 @@ func ResourceOutlier(entities []EntitySignals, onset int, onsetAt time.Time, que
 		Entities: []string{top.Entity}, Score: top.Score, Confidence: Calibration.Outlier.Confidence(),
 		Evidence: []incident.Evidence{{Kind: "series", Query: queries[top.Signal],
 			Summary: fmt.Sprintf("%s of %s: median %.3g before the onset, %.3g after", top.Signal, top.Entity, top.Before, top.After)}},
-		BaseRate:   fmt.Sprintf("its %s was %.3g before the onset", top.Signal, top.Before),
+		BaseRate: fmt.Sprintf("its %s was %.3g before the onset%s", top.Signal, top.Before,
+			levelBaseRate(anomaly.BaseRateOf(before, top.After), fmt.Sprintf("%.3g", top.After), time.Duration(len(before))*step, step)),
 		Refutation: "the entity's signal moving as a consequence (traffic shifted onto it, a retry storm it receives) rather than first",
 	}}
 }
