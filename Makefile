@@ -58,5 +58,5 @@ fuzz:
 	for f in FuzzRemoteWrite 'FuzzOTLPMetrics$$' FuzzOTLPLogs FuzzOTLPTraces; do $(GO) test ./internal/intake -run XXX -fuzz "$$f" -fuzztime 60s || exit 1; done
 	$(GO) test ./internal/logparse -run XXX -fuzz FuzzParser -fuzztime 60s
 	$(GO) test ./internal/anomaly -run XXX -fuzz FuzzDetector -fuzztime 60s
-	for f in FuzzParseNABFile FuzzParseRSLabels FuzzParseMetricsCSV FuzzParsePetshopMetrics FuzzParsePetshopGraph; do $(GO) test ./internal/evaluation -run XXX -fuzz "$$f" -fuzztime 60s || exit 1; done
+	for f in FuzzParseNABFile FuzzParseLoghubTruth FuzzParseRSLabels FuzzParseMetricsCSV FuzzParsePetshopMetrics FuzzParsePetshopGraph; do $(GO) test ./internal/evaluation -run XXX -fuzz "$$f" -fuzztime 60s || exit 1; done
 	for f in FuzzParseManifest FuzzShiftTimes; do $(GO) test ./internal/playback -run XXX -fuzz "$$f" -fuzztime 60s || exit 1; done

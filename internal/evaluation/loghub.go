@@ -56,7 +56,12 @@ func readTruth(path string) (loghubTruth, error) {
 		return loghubTruth{}, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	return parseTruth(f, path)
+}
+
+// parseTruth reads a structured ground-truth CSV; path names it in errors.
+func parseTruth(in io.Reader, path string) (loghubTruth, error) {
+	r := csv.NewReader(in)
 	r.FieldsPerRecord = -1
 	head, err := r.Read()
 	if err != nil {

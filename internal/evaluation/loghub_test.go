@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,4 +96,37 @@ func BenchmarkParseLoghubRaw(b *testing.B) {
 	b.ReportMetric(float64(b.N*len(lines))/time.Since(began).Seconds(), "lines/s")
 	runtime.ReadMemStats(&ms1)
 	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N*len(lines)), "B/line")
+}
+
+// A ground-truth file read from outside either parses into three columns of one length or is an
+// error that names the file; it never panics.
+func FuzzParseLoghubTruth(f *testing.F) {
+	f.Add("LineId,Content,EventId,EventTemplate\n1,open file a,E1,open file <*>\n")
+	f.Add("Content,EventId\nx,E1\n")
+	f.Add("EventTemplate,Content,EventId\n\"a,b\",c\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, data string) {
+		truth, err := parseTruth(strings.NewReader(data), "truth.csv")
+		if err != nil {
+			if !strings.Contains(err.Error(), "truth.csv") {
+				t.Fatalf("an error that does not name the file: %v", err)
+			}
+			return
+		}
+		if len(truth.ids) != len(truth.content) || len(truth.templates) != len(truth.content) {
+			t.Fatalf("columns of %d, %d and %d lines", len(truth.content), len(truth.ids), len(truth.templates))
+		}
+	})
+}
+
+func TestParseLoghubTruthErrors(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"Content,EventId\nx,E1\n", "want the columns Content, EventId and EventTemplate"},
+		{"Content,EventId,EventTemplate\na,E1\n", "line 2 has 2 columns"},
+		{"Content,EventId,EventTemplate\n\"a,E1,t\n", "truth.csv"},
+	} {
+		if _, err := parseTruth(strings.NewReader(c.in), "truth.csv"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one saying %q", c.in, err, c.want)
+		}
+	}
 }
