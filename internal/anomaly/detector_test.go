@@ -114,7 +114,7 @@ func TestKthDeviationMatchesSorting(t *testing.T) {
 
 // The window's median, MAD and extremes, read from its histogram, must be those of its samples
 // to within two bins, whatever the stream does: noise, ties, a trend that keeps leaving the
-// span, a spike that widens it and then leaves the window, a flat line.
+// span, a spike that widens it and then leaves the window, a flat line, a step inside the span.
 func TestWindowFitMatchesItsSamples(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 4))
 	streams := map[string]func(i int) float64{
@@ -128,6 +128,13 @@ func TestWindowFitMatchesItsSamples(t *testing.T) {
 			return 10 + rnd.Float64()
 		},
 		"flat": func(int) float64 { return 7 },
+		// A step inside the span: the median and the MAD's interval walk across many bins.
+		"step": func(i int) float64 {
+			if i >= 1500 {
+				return 10.45 + rnd.Float64()
+			}
+			return 10 + rnd.Float64()
+		},
 	}
 	for name, next := range streams {
 		const size = 300

@@ -3,10 +3,12 @@ package anomaly
 import "math"
 
 // window is the last size samples of a series, counted in a histogram of fine bins over the
-// span they cover, for the order statistics of the baseline. A sample costs four counts (its
-// bin and its block of bins, in and out), where a sorted copy of the window costs a search and a
-// shift; a fit reads the median and MAD from the counts. They are exact to within a bin, which
-// is at most a 256th of the samples' span.
+// span they cover, for the order statistics of the baseline. A sample costs two counts (its bin,
+// in and out) and a few comparisons, where a sorted copy of the window costs a search and a
+// shift. A fit reads the median, the MAD and the extremes from the counts, each found by
+// walking from where the last fit found it: between two fits they move by a few bins, so a fit
+// costs a few steps instead of a pass over the bins. They are exact to within a bin, which is at
+// most a 256th of the samples' span.
 type window struct {
 	ring   []float64 // the last size samples; once full, next is the oldest
 	next   int
@@ -17,16 +19,22 @@ type window struct {
 	span   float64 // the samples' span when the bins were last spanned
 	radius int     // the MAD in bins at the last fit
 
-	bins   [fineBins]uint32
-	blocks [fineBins / blockBins]uint32   // the samples in each block of blockBins bins
-	below  [fineBins/blockBins + 1]uint32 // during a fit: the samples in the blocks before each
+	bins [fineBins]uint32
+
+	// Kept up to date by every count, for the next fit to walk from:
+	first, last int    // no sample lies in a bin before first or after last
+	pivot       int    // a bin near the median,
+	belowPivot  uint32 // and how many samples lie in the bins before it
+	center      int    // the bins from center-radius to center+radius (clamped),
+	inside      uint32 // and how many samples lie in them
 }
 
 // fineBins is how many bins the window's span is counted in.
 const fineBins = 4096
 
-// blockBins is how many bins a block counts together, so that a count of the samples below a
-// bin adds up blocks and then at most blockBins-1 bins.
+// blockBins is how many bins a block counts together, where a histogram keeps block counts
+// (the ranks do), so that a count of the values below a bin adds up blocks and then at most
+// blockBins-1 bins.
 const blockBins = 16
 
 func newWindow(size int) *window {
@@ -59,6 +67,7 @@ func (w *window) push(v float64) {
 		w.add(ob, ^uint32(0)) // minus one
 	}
 	w.add(b, 1)
+	w.first, w.last = min(w.first, b), max(w.last, b)
 }
 
 // bin is v's bin, and whether v falls in the span.
@@ -82,50 +91,97 @@ func (w *window) recount() {
 	w.lo = lo - margin
 	w.width = (hi + margin - w.lo) / fineBins
 	w.inv = 1 / w.width
-	w.bins, w.blocks = [fineBins]uint32{}, [fineBins / blockBins]uint32{}
+	w.bins = [fineBins]uint32{}
+	w.first, w.last = fineBins-1, 0
 	for _, v := range w.ring {
-		w.add(min(max(int((v-w.lo)*w.inv), 0), fineBins-1), 1)
+		b := min(max(int((v-w.lo)*w.inv), 0), fineBins-1)
+		w.bins[b]++
+		w.first, w.last = min(w.first, b), max(w.last, b)
 	}
+	// The walks start over from the lowest bin, with nothing below it or inside.
+	w.pivot, w.belowPivot = 0, 0
+	w.center, w.inside, w.radius = 0, w.bins[0], 0
 }
 
+// add counts delta (1, or minus one) samples into bin, and into the walks' counts.
 func (w *window) add(bin int, delta uint32) {
 	w.bins[bin] += delta
-	w.blocks[bin/blockBins] += delta
-}
-
-// prefix is how many samples fall in bins 0 to bin; it reads the block sums of the current fit.
-func (w *window) prefix(bin int) int {
-	if bin < 0 {
-		return 0
+	// Without branches, which noise would mispredict half the time.
+	below, inside := uint32(0), uint32(0)
+	if bin < w.pivot {
+		below = delta
 	}
-	bin = min(bin, fineBins-1)
-	block := bin / blockBins
-	sum := w.below[block]
-	for _, c := range w.bins[block*blockBins : bin+1] {
-		sum += c
+	if uint(bin-w.center+w.radius) <= uint(2*w.radius) {
+		inside = delta
 	}
-	return int(sum)
+	w.belowPivot += below
+	w.inside += inside
 }
 
 // kth is the k-th smallest sample (from 0), read as its place among its bin's samples spread
-// evenly over the bin.
+// evenly over the bin. It walks the pivot to the bin that holds it.
 func (w *window) kth(k int) float64 {
-	// The last block with at most k samples before it, then the bin in it.
-	block, n := 0, len(w.blocks)
-	for n > 1 { // halve the blocks left, moving past those with at most k before their end
-		half := n / 2
-		if int(w.below[block+half]) <= k {
-			block += half
+	for int(w.belowPivot) > k {
+		w.pivot--
+		w.belowPivot -= w.bins[w.pivot]
+	}
+	for int(w.belowPivot+w.bins[w.pivot]) <= k {
+		w.belowPivot += w.bins[w.pivot]
+		w.pivot++
+	}
+	rest := uint32(k) - w.belowPivot
+	return w.lo + (float64(w.pivot)+(float64(rest)+0.5)/float64(w.bins[w.pivot]))*w.width
+}
+
+// extremes are the smallest and largest samples, read like kth's.
+func (w *window) extremes() (lo, hi float64) {
+	for w.bins[w.first] == 0 {
+		w.first++
+	}
+	for w.bins[w.last] == 0 {
+		w.last--
+	}
+	lo = w.lo + (float64(w.first)+0.5/float64(w.bins[w.first]))*w.width
+	c := float64(w.bins[w.last])
+	hi = w.lo + (float64(w.last)+(c-0.5)/c)*w.width
+	return lo, hi
+}
+
+// binCount is bin's count, 0 outside the bins.
+func (w *window) binCount(bin int) uint32 {
+	if bin < 0 || bin >= fineBins {
+		return 0
+	}
+	return w.bins[bin]
+}
+
+// mad is the smallest radius around bin mb whose bins hold more than half of the n samples,
+// found by moving the counted interval's center to mb and then widening or narrowing it.
+func (w *window) mad(mb, n int) int {
+	for w.center < mb {
+		w.inside -= w.binCount(w.center - w.radius)
+		w.center++
+		w.inside += w.binCount(w.center + w.radius)
+	}
+	for w.center > mb {
+		w.inside -= w.binCount(w.center + w.radius)
+		w.center--
+		w.inside += w.binCount(w.center - w.radius)
+	}
+	half := uint32(n / 2)
+	for w.inside <= half && w.radius < fineBins {
+		w.radius++
+		w.inside += w.binCount(w.center-w.radius) + w.binCount(w.center+w.radius)
+	}
+	for w.radius > 0 {
+		edge := w.binCount(w.center-w.radius) + w.binCount(w.center+w.radius)
+		if w.inside-edge <= half {
+			break
 		}
-		n -= half
+		w.inside -= edge
+		w.radius--
 	}
-	rest := uint32(k) - w.below[block]
-	bin := block * blockBins
-	for bin < fineBins-1 && w.bins[bin] <= rest {
-		rest -= w.bins[bin]
-		bin++
-	}
-	return w.lo + (float64(bin)+(float64(rest)+0.5)/float64(max(w.bins[bin], 1)))*w.width
+	return w.radius
 }
 
 // fit reads the median, spread and extremes of the window; it spans the bins anew when the
@@ -133,54 +189,17 @@ func (w *window) kth(k int) float64 {
 // the bins still resolve the spread.
 func (w *window) fit() windowFit {
 	n := len(w.ring)
-	w.sumBlocks()
-	lo, hi := w.kth(0), w.kth(n-1)
+	lo, hi := w.extremes()
 	if hi-lo < w.span/8 {
 		w.recount()
-		w.sumBlocks()
-		lo, hi = w.kth(0), w.kth(n-1)
+		lo, hi = w.extremes()
 	}
 	med := w.kth(n / 2)
 	if n%2 == 0 {
 		med = (w.kth(n/2-1) + med) / 2
 	}
-	// The MAD: the smallest radius around the median's bin holding more than half the samples,
-	// searched for near the last one (it moves little from one fit to the next).
 	mb, _ := w.bin(med)
-	enough := func(r int) bool { return w.prefix(mb+r)-w.prefix(mb-r-1) > n/2 }
-	low, high := w.radius, w.radius // the answer is in (low, high]
-	for step := 1; !enough(high); step *= 2 {
-		low, high = high, min(high+step, fineBins)
-	}
-	if low == high {
-		low = -1
-		for step := 1; high > 0; step *= 2 {
-			if r := max(high-step, 0); enough(r) {
-				high = r
-			} else {
-				low = r
-				break
-			}
-		}
-	}
-	for high-low > 1 {
-		if r := int(uint(low+high) >> 1); enough(r) {
-			high = r
-		} else {
-			low = r
-		}
-	}
-	w.radius = high
-	mad := float64(high) * w.width
+	mad := float64(w.mad(mb, n)) * w.width
 	s := max(1.4826*mad, 0.05*(hi-lo), 1e-3*math.Abs(med), 1e-9)
 	return windowFit{median: med, perScale: 1 / s, lo: lo, hi: hi}
-}
-
-func (w *window) sumBlocks() {
-	var sum uint32
-	for i, c := range w.blocks {
-		w.below[i] = sum
-		sum += c
-	}
-	w.below[len(w.blocks)] = sum
 }
