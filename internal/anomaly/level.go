@@ -46,7 +46,7 @@ func median7(p0, p1, p2, p3, p4, p5, p6 int64) int64 {
 	p1 = max(p0, p1)
 	p3, p5 = min(p3, p5), max(p3, p5)
 	p2, p6 = min(p2, p6), max(p2, p6)
-	p2, p3 = min(p2, p3), max(p2, p3)
+	p3 = max(p2, p3)
 	p3 = min(p3, p6)
 	p4 = min(p4, p5)
 	p1, p4 = min(p1, p4), max(p1, p4)
