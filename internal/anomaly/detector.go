@@ -140,9 +140,10 @@ func median(sorted []float64) float64 {
 
 // Add scores a sample against the samples before it and then learns it. The score is in
 // [0, 1]: 0 while the detector is still learning, and for a sample that is not a finite
-// number; otherwise the largest of the deviation's, the coarse time scale's (with Learn) and the
-// comparisons with earlier days' and weeks' (with a Period), silenced while it is weaker than
-// an alarm shortly before. A value beyond ±1e150 counts as ±1e150.
+// number; otherwise the largest of the deviation's (0 within two robust standard deviations of
+// the baseline), the coarse time scale's (with Learn) and the comparisons with earlier days' and
+// weeks' (with a Period), silenced while it is weaker than an alarm shortly before. A value
+// beyond ±1e150 counts as ±1e150.
 func (d *Detector) Add(v float64) float64 {
 	if v-v != 0 { // NaN or ±Inf
 		if d.history != nil {
