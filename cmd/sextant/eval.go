@@ -108,10 +108,11 @@ var evaluations = map[string]struct {
 			}
 			c := anomaly.DefaultConfig
 			r := evaluation.NABReport{Dataset: "nab-v1.0", Command: command, Files: len(files),
-				Config: fmt.Sprintf("baseline window %d samples, level the median of the newest sample and the %d before it, z scale %g, one alarm per %d samples, z ranked among the last %d; "+
+				Config: fmt.Sprintf("baseline window %d samples, level the median of the newest sample and the %d before it, z scale %g, z ranked among the last %d; "+
 					"each file's day in samples from its timestamps, for the comparison with the same time on earlier days; "+
-					"a pattern memory that learns over NAB's probationary period (15%% of the file, at most 750 rows), in blocks of a 104th of it, whose means are scored too",
-					c.Window, anomaly.LevelSamples, c.Scale, c.Refractory, c.Memory),
+					"a pattern memory that learns over NAB's probationary period (15%% of the file, at most 750 rows), in blocks of a 104th of it, whose means are scored too; "+
+					"an alarm silences weaker ones for %d blocks",
+					c.Window, anomaly.LevelSamples, c.Scale, c.Memory, anomaly.RefractoryBlocks),
 				Profiles: evaluation.ScoreNAB(files, evaluation.SextantNAB)}
 			r.Windows = r.Profiles[0].Windows
 			return r, nil

@@ -17,13 +17,13 @@ type Config struct {
 	// Scale maps a robust z-score to the score: z = Scale gives 0.5.
 	Scale float64
 	// Refractory is how many samples after an alarm a weaker one is silenced: one event, one
-	// alarm.
+	// alarm. WithLearn sets it to RefractoryBlocks blocks of the coarse time scale.
 	Refractory int
 	// Memory is how many past z-scores judge how unusual a new one is for the series.
 	Memory int
 	// Period is how many samples make a day, when the series' sampling interval is known, 0
 	// when it is not. With it, a series that repeats itself from day to day, or from week to
-	// week, is also scored against the same time on its last days and weeks (which costs five
+	// week, is also scored against the same time on its last days and weeks (which costs four
 	// weeks of samples of memory).
 	Period int
 	// Learn is how many samples the pattern memory learns from before it speaks, 0 for none.
@@ -33,7 +33,22 @@ type Config struct {
 }
 
 // DefaultConfig is the configuration Sextant uses everywhere.
-var DefaultConfig = Config{Window: 1000, Scale: 8, Refractory: 200, Memory: 8000, Learn: 750}
+var DefaultConfig = Config{Window: 1500, Scale: 8, Memory: 8000}.WithLearn(750)
+
+// RefractoryBlocks is how many blocks of the coarse time scale an alarm silences weaker ones
+// for: the time one event takes is a share of the series' own time scale, not a count of
+// samples.
+const RefractoryBlocks = 30
+
+// WithLearn is c learning from learn samples (0 for no coarse time scale), its refractory time
+// set to RefractoryBlocks blocks of the coarse time scale that learning sets.
+func (c Config) WithLearn(learn int) Config {
+	c.Learn = max(learn, 0)
+	if c.Learn > 0 {
+		c.Refractory = RefractoryBlocks * coarseStep(c.Learn)
+	}
+	return c
+}
 
 // Detector scores one series, sample by sample, from the past only.
 type Detector struct {

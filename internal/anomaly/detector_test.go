@@ -336,3 +336,23 @@ func BenchmarkDetectorMemory(b *testing.B) {
 		})
 	}
 }
+
+// The quiet time after an alarm follows the coarse time scale that the learning time sets.
+func TestWithLearnSetsTheQuietTimeInBlocks(t *testing.T) {
+	base := Config{Window: 100, Scale: 8, Refractory: 7}
+	for _, c := range []struct{ learn, learnGot, refractory int }{
+		{750, 750, RefractoryBlocks * 7}, // blocks of 7 samples
+		{243, 243, RefractoryBlocks * 2},
+		{50, 50, RefractoryBlocks}, // blocks of one sample
+		{0, 0, 7},                  // no coarse time scale: the quiet time as it was
+		{-5, 0, 7},
+	} {
+		got := base.WithLearn(c.learn)
+		if got.Learn != c.learnGot || got.Refractory != c.refractory {
+			t.Errorf("WithLearn(%d): learn %d, refractory %d; want %d and %d", c.learn, got.Learn, got.Refractory, c.learnGot, c.refractory)
+		}
+	}
+	if DefaultConfig.Refractory != RefractoryBlocks*coarseStep(DefaultConfig.Learn) {
+		t.Errorf("the default quiet time is %d samples, not %d blocks", DefaultConfig.Refractory, RefractoryBlocks)
+	}
+}

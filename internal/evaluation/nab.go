@@ -173,9 +173,8 @@ func ScoreNAB(files []NABFile, detect func(f NABFile) []float64) []NABProfileRes
 // file's sampling interval, as Sextant knows a series' scrape interval, and so how many samples
 // make a day.
 func SextantNAB(f NABFile) []float64 {
-	cfg := anomaly.DefaultConfig
+	cfg := anomaly.DefaultConfig.WithLearn(probationRows(len(f.Values)))
 	cfg.Period = samplesPerDay(f.Step)
-	cfg.Learn = probationRows(len(f.Values))
 	d := anomaly.NewDetector(cfg)
 	out := make([]float64, len(f.Values))
 	for i, v := range f.Values {
