@@ -16,6 +16,10 @@ type ranks struct {
 
 const rankBins = 1 + 32*8
 
+// blockBins is how many bins a block counts together, so that a count of the distances below a
+// bin adds up blocks and then at most blockBins-1 bins.
+const blockBins = 16
+
 func newRanks(n int) *ranks { return &ranks{ring: make([]uint16, 0, n)} }
 
 // rankBin is z's bin: from the float's exponent and the top three bits of its mantissa.

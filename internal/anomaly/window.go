@@ -32,11 +32,6 @@ type window struct {
 // fineBins is how many bins the window's span is counted in.
 const fineBins = 4096
 
-// blockBins is how many bins a block counts together, where a histogram keeps block counts
-// (the ranks do), so that a count of the values below a bin adds up blocks and then at most
-// blockBins-1 bins.
-const blockBins = 16
-
 func newWindow(size int) *window {
 	return &window{ring: make([]float64, 0, max(size, 1)), size: max(size, 1)}
 }
