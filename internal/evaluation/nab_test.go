@@ -26,6 +26,27 @@ func TestNABDoesNotRegress(t *testing.T) {
 	}
 }
 
+// TestNABHalvesDoNotRegress scores each half of the corpus alone (the files at even and at odd
+// places of the list, each with its own threshold), so that a change which helps one half and
+// costs the other shows: docs/evaluation.md records both.
+func TestNABHalvesDoNotRegress(t *testing.T) {
+	files, err := ReadNAB(nabDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var halves [2][]NABFile
+	for i, f := range files {
+		halves[i%2] = append(halves[i%2], f)
+	}
+	for k, floor := range [2]float64{70.1, 69.8} { // even places, odd places
+		standard := ScoreNAB(halves[k], SextantNAB)[0]
+		t.Logf("%s places: standard %.2f over %d windows", [2]string{"even", "odd"}[k], standard.Score, standard.Windows)
+		if standard.Score < floor {
+			t.Errorf("the files at %s places: %.2f, recorded %.1f", [2]string{"even", "odd"}[k], standard.Score, floor)
+		}
+	}
+}
+
 func TestParseNABFileNamesWhatIsWrong(t *testing.T) {
 	good := "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,2\n2014-04-01 00:10:00,3\n"
 	f, err := parseNABFile(strings.NewReader(good), [][2]string{{"2014-04-01 00:05:00.000000", "2014-04-01 00:10:00.000000"}})
