@@ -1,6 +1,6 @@
 // Package anomaly scores time series as their samples arrive: robust baselines (median and
 // MAD over a reference window), a streaming anomaly score that treats drops like rises, knows
-// the moves a series makes at a coarse time scale, and silences repeated alarms for one event;
+// the shapes a series makes at a coarse time scale, and silences repeated alarms for one event;
 // the onset of a change with its uncertainty, base-rate verdicts and seasonal comparisons. Pure
 // code on plain values.
 package anomaly
@@ -26,10 +26,14 @@ type Config struct {
 	// week, is also scored against the same time on its last days and weeks (which costs four
 	// weeks of samples of memory).
 	Period int
-	// Learn is how many samples the pattern memory learns from before it speaks, 0 for none.
-	// It also sets the coarse time scale, at which the memory sees the series' moves and a
-	// detector of its own the deviations of the blocks' means: a block of Learn/104 samples.
+	// Learn is how many samples the shape memory learns from before it speaks, 0 for none.
+	// It also sets the coarse time scale at which the memory sees the series: blocks of about
+	// Learn/104 samples.
 	Learn int
+	// Lo and Hi are the range the series' values are known to span, from its history (NAB gives
+	// every detector its file's); when Hi <= Lo, the shape memory takes the range of its
+	// learning time, widened on both sides.
+	Lo, Hi float64
 }
 
 // DefaultConfig is the configuration Sextant uses everywhere.
@@ -66,13 +70,12 @@ type Detector struct {
 	since int     // samples since the peak was set
 	past  *ranks  // recent z-scores, for how unusual a z is for this series
 
-	// The series at a coarse time scale, without Learn all nil: its blocks, the moves between
-	// them, and the deviations of their means.
-	blocks   *blocks
-	patterns *patterns
-	coarse   *Detector
-	seasons  []*seasonal // the same time on earlier days, and on earlier weeks; none without a Period
-	history  *history    // the samples they read
+	// The series at a coarse time scale, without Learn both nil: its blocks, and the memory of
+	// the shapes they make.
+	blocks  *blocks
+	shapes  *shapes
+	seasons []*seasonal // the same time on earlier days, and on earlier weeks; none without a Period
+	history *history    // the samples they read
 }
 
 // windowFit is what the score reads from the baseline window.
@@ -82,19 +85,14 @@ type windowFit struct {
 	lo, hi   float64
 }
 
-// coarseConfig scores the means of the coarse time scale's blocks, among which a shift hidden in
-// the noise of single samples stands out. Its baseline is 100 blocks, about the learning time;
-// it silences no alarm of its own, since the Detector it feeds does.
-var coarseConfig = Config{Window: 100, Scale: 8, Memory: 1000}
-
 // maxMagnitude bounds the values a Detector takes: larger ones count as this large. Spans and
 // differences of values then stay finite, where those of two values near the largest float64
 // would overflow to infinities and their quotients to NaN.
 const maxMagnitude = 1e150
 
-// patternAlarm is the least score of a move the pattern memory has never seen: it ranks with the
+// shapeAlarm is the least score of a shape the shape memory cannot place: it ranks with the
 // strongest deviations.
-const patternAlarm = 0.95
+const shapeAlarm = 0.95
 
 // minZ is the least deviation, in robust standard deviations, that scores at all: within it a
 // sample is ordinary whatever the series, and costs no rank.
@@ -117,8 +115,7 @@ func NewDetector(cfg Config) *Detector {
 	if cfg.Learn > 0 {
 		step := coarseStep(cfg.Learn)
 		d.blocks = newBlocks(step)
-		d.patterns = newPatterns(cfg.Learn / step)
-		d.coarse = NewDetector(coarseConfig)
+		d.shapes = newShapes(cfg.Learn/step, cfg.Lo, cfg.Hi)
 	}
 	if cfg.Period > 0 {
 		week := 7 * cfg.Period
@@ -156,7 +153,7 @@ func median(sorted []float64) float64 {
 // Add scores a sample against the samples before it and then learns it. The score is in
 // [0, 1]: 0 while the detector is still learning, and for a sample that is not a finite
 // number; otherwise the largest of the deviation's (0 within two robust standard deviations of
-// the baseline), the coarse time scale's (with Learn) and the comparisons with earlier days' and
+// the baseline), the shape memory's (with Learn) and the comparisons with earlier days' and
 // weeks' (with a Period), silenced while it is weaker than an alarm shortly before. A value
 // beyond ±1e150 counts as ±1e150.
 func (d *Detector) Add(v float64) float64 {
@@ -192,10 +189,9 @@ func (d *Detector) Add(v float64) float64 {
 	}
 	if d.blocks != nil {
 		if b, closed := d.blocks.add(v); closed {
-			if novel := d.patterns.add(b); novel > 0 {
-				score = max(score, patternAlarm+(1-patternAlarm)*novel)
+			if a := d.shapes.add(b); a > 0 {
+				score = max(score, shapeAlarm+(1-shapeAlarm)*a)
 			}
-			score = max(score, d.coarse.Add(b.mean))
 		}
 	}
 	if d.history != nil {

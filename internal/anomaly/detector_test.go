@@ -290,6 +290,10 @@ func FuzzDetector(f *testing.F) {
 		cfg := DefaultConfig
 		cfg.Learn = int(learn % 2000)
 		cfg.Period = int(learn % 7)
+		if len(raw) >= 16 && learn%2 == 0 { // a range given, which the values may leave
+			cfg.Lo = math.Float64frombits(binary.LittleEndian.Uint64(raw))
+			cfg.Hi = math.Float64frombits(binary.LittleEndian.Uint64(raw[8:]))
+		}
 		d := NewDetector(cfg)
 		for i := 0; i+8 <= len(raw); i += 8 {
 			v := math.Float64frombits(binary.LittleEndian.Uint64(raw[i:]))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -171,16 +172,38 @@ func ScoreNAB(files []NABFile, detect func(f NABFile) []float64) []NABProfileRes
 
 // SextantNAB is Sextant's detector over a whole file, one sample at a time. It knows the
 // file's sampling interval, as Sextant knows a series' scrape interval, and so how many samples
-// make a day.
-func SextantNAB(f NABFile) []float64 {
+// make a day; and the file's range, which NAB gives every detector (its detectors' base class
+// reads the file's minimum and maximum before the first value), as Sextant knows a series'
+// range from its history.
+func SextantNAB(f NABFile) []float64 { return sextantNAB(f, true) }
+
+// SextantNABWithoutRange is SextantNAB not given the file's range: its shape memory levels the
+// series by the range of its learning time, widened, as for a live series without history.
+func SextantNABWithoutRange(f NABFile) []float64 { return sextantNAB(f, false) }
+
+func sextantNAB(f NABFile, ranged bool) []float64 {
 	cfg := anomaly.DefaultConfig.WithLearn(probationRows(len(f.Values)))
 	cfg.Period = samplesPerDay(f.Step)
+	if ranged {
+		cfg.Lo, cfg.Hi = valueRange(f.Values)
+	}
 	d := anomaly.NewDetector(cfg)
 	out := make([]float64, len(f.Values))
 	for i, v := range f.Values {
 		out[i] = d.Add(v)
 	}
 	return out
+}
+
+// valueRange is the least and the greatest of values that are numbers.
+func valueRange(values []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, v := range values {
+		if v-v == 0 { // not NaN or ±Inf
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	return lo, hi
 }
 
 // samplesPerDay is how many samples of the given interval make a day, 0 when they do not make

@@ -104,6 +104,8 @@ type NABReport struct {
 	Files    int                `json:"files"`
 	Windows  int                `json:"windows"`
 	Profiles []NABProfileResult `json:"profiles"`
+	// WithoutRange is the same detector not given the file's range, as for a live series.
+	WithoutRange []NABProfileResult `json:"without_range"`
 }
 
 // WriteTable writes the report as a Markdown table with the published detectors beside.
@@ -113,6 +115,9 @@ func (r NABReport) WriteTable(w io.Writer) {
 	fmt.Fprintln(w, "| detector | standard | reward low FP | reward low FN |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	fmt.Fprintf(w, "| **Sextant** | **%.1f** | **%.1f** | **%.1f** |\n", r.Profiles[0].Score, r.Profiles[1].Score, r.Profiles[2].Score)
+	if len(r.WithoutRange) == 3 {
+		fmt.Fprintf(w, "| Sextant, not given the file's range | %.1f | %.1f | %.1f |\n", r.WithoutRange[0].Score, r.WithoutRange[1].Score, r.WithoutRange[2].Score)
+	}
 	for _, p := range NABPublished {
 		fmt.Fprintf(w, "| %s (published) | %.1f | %.1f | %.1f |\n", p.Detector, p.Scores[0], p.Scores[1], p.Scores[2])
 	}
