@@ -110,7 +110,7 @@ var evaluations = map[string]struct {
 			r := evaluation.NABReport{Dataset: "nab-v1.0", Command: command, Files: len(files),
 				Config: fmt.Sprintf("baseline window %d samples, level the median of the newest sample and the %d before it, z scale %g, z ranked among the last %d; "+
 					"each file's day in samples from its timestamps, for the comparison with the same time on earlier days; "+
-					"the series in blocks of a 104th of NAB's probationary period (15%% of the file, at most 750 rows), whose means are scored too, "+
+					"the series in blocks of a 104th of NAB's probationary period (15%% of the file, at most 750 rows), "+
 					"and a shape memory (dual-vigilance fuzzy ART over the last %d blocks, in %d levels of the file's range, which NAB gives every detector) that learns over that period; "+
 					"an alarm silences weaker ones for %d blocks",
 					c.Window, anomaly.LevelSamples, c.Scale, c.Memory, anomaly.ShapeBlocks, anomaly.ShapeLevels, anomaly.RefractoryBlocks),

@@ -45,7 +45,7 @@ func maxScore(d *Detector, values []float64) float64 {
 }
 
 func TestDetectorSeesRisesAndDropsAndStaysQuietOnNoise(t *testing.T) {
-	// The deviations alone; the pattern memory's rate of alarms on noise is tested with it.
+	// The deviations alone; the shape memory's rate of alarms on noise is tested with it.
 	deviations := DefaultConfig
 	deviations.Learn = 0
 	quiet := NewDetector(deviations)

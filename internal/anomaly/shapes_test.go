@@ -1,7 +1,9 @@
 package anomaly
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -83,5 +85,123 @@ func TestShapesAlarmOnANewShapeOnly(t *testing.T) {
 		if !found {
 			t.Errorf("%s: a plateau above the wave never alarmed", c.name)
 		}
+	}
+}
+
+// memory is a shape memory with its blocks, as a Detector with Learn keeps them.
+type memory struct {
+	*blocks
+	*shapes
+}
+
+// newMemory learns from learn samples of a series whose values lie between lo and hi (hi <= lo
+// for a range not known).
+func newMemory(learn int, lo, hi float64) memory {
+	step := coarseStep(learn)
+	return memory{newBlocks(step), newShapes(learn/step, lo, hi)}
+}
+
+// feed gives m the values and returns the indexes at which it alarmed.
+func feed(m memory, values []float64) []int {
+	var alarms []int
+	for i, v := range values {
+		if b, closed := m.blocks.add(v); closed && m.shapes.add(b) > 0 {
+			alarms = append(alarms, i)
+		}
+	}
+	return alarms
+}
+
+// noise is Gaussian noise around 100.
+func noise(rnd *rand.Rand, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = 100 + rnd.NormFloat64()
+	}
+	return out
+}
+
+func TestShapesSilentWhileLearning(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(9, 10))
+	values := make([]float64, 750)
+	for i := range values {
+		values[i] = rnd.ExpFloat64() * float64(1+i%97) // spikes and jumps of every size
+	}
+	for _, m := range []memory{newMemory(750, 0, 0), newMemory(750, 0, 1000)} {
+		if alarms := feed(m, values); len(alarms) > 0 {
+			t.Fatalf("alarmed while learning, at %v", alarms)
+		}
+		if m.art.lower <= 0 || m.art.upper < m.art.lower || m.art.upper > 1 {
+			t.Fatalf("vigilances %v and %v after learning", m.art.lower, m.art.upper)
+		}
+	}
+}
+
+// The base rate of alarms on Gaussian noise: new shapes keep coming, and the vigilance follows
+// them, so they alarm about once in 1,000 samples (5 to 22 in 20,000 over these seeds), never
+// twice as often.
+func TestShapesRarelyAlarmOnNoise(t *testing.T) {
+	const n = 20000
+	for seed := range uint64(5) {
+		for _, ranged := range []bool{false, true} {
+			rnd := rand.New(rand.NewPCG(seed, 1))
+			values := noise(rnd, n)
+			m := newMemory(750, 0, 0)
+			if ranged {
+				m = newMemory(750, 95, 105)
+			}
+			alarms := feed(m, values)
+			t.Logf("seed %d, ranged %v: %d alarms", seed, ranged, len(alarms))
+			if len(alarms) > n/500 {
+				t.Errorf("seed %d, ranged %v: %d alarms in %d samples of noise", seed, ranged, len(alarms), n)
+			}
+		}
+	}
+}
+
+// BenchmarkCoarseTimeScale scores a noisy random walk, where new shapes keep coming, without
+// and with the coarse time scale (Learn).
+func BenchmarkCoarseTimeScale(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	values := make([]float64, 4000)
+	level := 0.0
+	for i := range values {
+		level += rnd.NormFloat64()
+		values[i] = level + 3*rnd.NormFloat64()
+	}
+	for _, learn := range []int{0, 600} {
+		b.Run(fmt.Sprintf("learn-%d", learn), func(b *testing.B) {
+			for range b.N {
+				cfg := DefaultConfig
+				cfg.Learn = learn
+				d := NewDetector(cfg)
+				for _, v := range values {
+					d.Add(v)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(values))/b.Elapsed().Seconds(), "points/s")
+		})
+	}
+}
+
+// After an alarm, a staircase of new levels, each block a step higher, is one event: it alarms
+// a few times at most, not on every step.
+func TestShapesQuietAfterAnAlarm(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(11, 12))
+	m := newMemory(750, 0, 0)
+	values := make([]float64, 3000)
+	for i := range values {
+		values[i] = 50 + 20*math.Sin(2*math.Pi*float64(i)/60) + rnd.NormFloat64()*0.5
+	}
+	feed(m, values)
+	steps := 3 * shapeQuiet
+	var stairs []float64
+	for i := range steps * m.step {
+		stairs = append(stairs, 72+2*float64(i/m.step))
+	}
+	alarms := feed(m, stairs)
+	t.Logf("%d alarms over %d steps", len(alarms), steps)
+	if len(alarms) == 0 || len(alarms) > steps/6 {
+		t.Fatalf("a staircase of %d new levels alarmed %d times (%v), want once to %d times", steps, len(alarms), alarms, steps/6)
 	}
 }

@@ -114,9 +114,10 @@ func (r NABReport) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "%d files, %d anomaly windows.\n\n", r.Files, r.Windows)
 	fmt.Fprintln(w, "| detector | standard | reward low FP | reward low FN |")
 	fmt.Fprintln(w, "|---|---|---|---|")
-	fmt.Fprintf(w, "| **Sextant** | **%.1f** | **%.1f** | **%.1f** |\n", r.Profiles[0].Score, r.Profiles[1].Score, r.Profiles[2].Score)
+	// Two decimals for Sextant's own scores, so that none rounds up past a published one.
+	fmt.Fprintf(w, "| **Sextant** | **%.2f** | **%.2f** | **%.2f** |\n", r.Profiles[0].Score, r.Profiles[1].Score, r.Profiles[2].Score)
 	if len(r.WithoutRange) == 3 {
-		fmt.Fprintf(w, "| Sextant, not given the file's range | %.1f | %.1f | %.1f |\n", r.WithoutRange[0].Score, r.WithoutRange[1].Score, r.WithoutRange[2].Score)
+		fmt.Fprintf(w, "| Sextant, not given the file's range | %.2f | %.2f | %.2f |\n", r.WithoutRange[0].Score, r.WithoutRange[1].Score, r.WithoutRange[2].Score)
 	}
 	for _, p := range NABPublished {
 		fmt.Fprintf(w, "| %s (published) | %.1f | %.1f | %.1f |\n", p.Detector, p.Scores[0], p.Scores[1], p.Scores[2])
