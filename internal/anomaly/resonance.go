@@ -1,6 +1,9 @@
 package anomaly
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // fuzzyART is a dual-vigilance fuzzy adaptive-resonance memory (fuzzy ART after Carpenter,
 // Grossberg and Rosen, 1991; the two vigilances after da Silva, Elnabarawy and Wunsch, 2019).
@@ -30,6 +33,13 @@ type fuzzyART struct {
 	lower    float64
 	upper    float64
 	in       []float64 // the input, coded as the boxes are
+
+	// The last input, and the categories it resonated with (none when it resonated with none,
+	// or was only read) at the upper vigilance then: a series at rest repeats its input, and
+	// the answer.
+	prev          []float64
+	prevUpper     float64
+	prevResonance []int
 }
 
 // maxCategories bounds the memory: a series that keeps making new shapes for weeks does not
@@ -66,8 +76,18 @@ func (a *fuzzyART) code(x []float64) {
 // train presents x (dim values in [0, 1], the newest first) to the memory; with learn false
 // the memory only reads it.
 func (a *fuzzyART) train(x []float64, learn bool) resonance {
-	a.code(x)
 	a.clock++
+	if learn && len(a.prevResonance) > 0 && a.upper == a.prevUpper && slices.Equal(x, a.prev) {
+		// Every category that reached the upper vigilance learned the input last time, so it
+		// holds it now and matches it fully, and the others are as they were: the same answer,
+		// without the search.
+		for _, j := range a.prevResonance {
+			a.used[j] = a.clock
+		}
+		return resonance{match: 1, energy: 1}
+	}
+	a.prev, a.prevUpper, a.prevResonance = append(a.prev[:0], x...), a.upper, a.prevResonance[:0]
+	a.code(x)
 	if len(a.cluster) == 0 {
 		// The first category is uncommitted: all ones, which every input matches at a half.
 		for range a.in {
@@ -84,6 +104,7 @@ func (a *fuzzyART) train(x []float64, learn bool) resonance {
 	resonant := false
 	if learn && best >= a.upper {
 		a.learnInto(bestAt)
+		a.prevResonance = append(a.prevResonance, bestAt)
 		resonant = true
 	}
 	for j := range a.cluster {
@@ -96,6 +117,7 @@ func (a *fuzzyART) train(x []float64, learn bool) resonance {
 		}
 		if learn && m >= a.upper {
 			a.learnInto(j)
+			a.prevResonance = append(a.prevResonance, j)
 			resonant = true
 		}
 	}

@@ -3,6 +3,7 @@ package anomaly
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -98,5 +99,34 @@ func TestFuzzyARTForgetsTheLongestUnused(t *testing.T) {
 	}
 	if r := a.train(input(1), true); !r.novel {
 		t.Errorf("the oldest input is still remembered")
+	}
+}
+
+// A repeated input gets the answer the search would give, and leaves the memory as the search
+// would: checked against a memory made to search every time.
+func TestFuzzyARTRepeatAnswersAsTheSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	fast, full := newFuzzyART(16), newFuzzyART(16)
+	x := make([]float64, 16)
+	for step := range 5000 {
+		if rng.IntN(3) > 0 { // two thirds of the inputs repeat the one before
+			for i := range x {
+				x[i] = math.Round(rng.Float64()*6) / 6
+			}
+		}
+		if step%500 == 0 { // the vigilances move now and then, as the shape memory moves them
+			lower := 0.5 + 0.3*rng.Float64()
+			for _, a := range []*fuzzyART{fast, full} {
+				a.lower, a.upper = lower, lower+0.1
+			}
+		}
+		full.prevResonance = nil
+		got, want := fast.train(x, true), full.train(x, true)
+		if got != want {
+			t.Fatalf("step %d: %+v, the search gives %+v", step, got, want)
+		}
+	}
+	if !slices.Equal(fast.boxes, full.boxes) || !slices.Equal(fast.used, full.used) || !slices.Equal(fast.cluster, full.cluster) {
+		t.Fatal("the memories differ")
 	}
 }

@@ -202,20 +202,18 @@ func scaleToUnit(v []float64) {
 }
 
 // haar is the full orthonormal Haar wavelet transform of x (a power of two long) into out:
-// the coarsest average first, then the details from the coarsest to the finest.
+// the coarsest average first, then the details from the coarsest to the finest. It overwrites
+// x, its scratch space.
 func haar(x, out []float64) {
-	n := len(x)
-	buf := append([]float64(nil), x...)
-	for n > 1 {
+	for n := len(x); n > 1; n /= 2 {
 		half := n / 2
-		for k := 0; k < half; k++ {
-			a, b := buf[2*k], buf[2*k+1]
+		for k := range half {
+			a, b := x[2*k], x[2*k+1]
 			out[half+k] = (b - a) / math.Sqrt2
-			buf[k] = (a + b) / math.Sqrt2
+			x[k] = (a + b) / math.Sqrt2
 		}
-		n = half
 	}
-	out[0] = buf[0]
+	out[0] = x[0]
 }
 
 // startFrom sets the vigilance from the learning time's features and learns them. The

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -19,7 +20,7 @@ func TestHaarByHand(t *testing.T) {
 		{[]float64{3, 1}, []float64{4 / r, -2 / r}},
 	} {
 		got := make([]float64, len(c.in))
-		haar(c.in, got)
+		haar(slices.Clone(c.in), got)
 		for i := range got {
 			if math.Abs(got[i]-c.want[i]) > 1e-12 {
 				t.Errorf("haar(%v) = %v, want %v", c.in, got, c.want)
