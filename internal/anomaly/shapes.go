@@ -96,7 +96,11 @@ func (s *shapes) add(b block) float64 {
 		for _, p := range s.pending {
 			lo, hi = min(lo, p), max(hi, p)
 		}
-		s.lo, s.span = lo-learnedRangeMargin*(hi-lo), (hi-lo)*(1+2*learnedRangeMargin)
+		width := hi - lo
+		if width == 0 { // a flat learning time: levels in units of its magnitude
+			width = max(math.Abs(lo), 1)
+		}
+		s.lo, s.span = lo-learnedRangeMargin*width, width*(1+2*learnedRangeMargin)
 		for k, p := range s.pending {
 			s.place(p, k+1)
 		}

@@ -206,3 +206,28 @@ func TestShapesQuietAfterAnAlarm(t *testing.T) {
 		t.Fatalf("a staircase of %d new levels alarmed %d times (%v), want once to %d times", steps, len(alarms), alarms, steps/6)
 	}
 }
+
+// A series flat while the memory learned, without a known range, has levels in units of its
+// magnitude: a move of half its level is a new shape, one of 0.5% is not.
+func TestShapesAfterAFlatLearningTime(t *testing.T) {
+	for _, c := range []struct {
+		level, to float64
+		alarm     bool
+	}{{0, 0.5, true}, {1000, 1500, true}, {1000, 1005, false}} {
+		m := newMemory(750, 0, 0)
+		values := make([]float64, 2200)
+		for i := range values {
+			values[i] = c.level
+			if i >= 2000 {
+				values[i] = c.to
+			}
+		}
+		alarms := feed(m, values)
+		if len(alarms) > 0 && alarms[0] < 2000 {
+			t.Fatalf("flat at %v: alarms at %v", c.level, alarms)
+		}
+		if got := len(alarms) > 0; got != c.alarm {
+			t.Errorf("flat at %v, then %v: alarms %v, want an alarm %v", c.level, c.to, alarms, c.alarm)
+		}
+	}
+}
