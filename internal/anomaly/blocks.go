@@ -26,7 +26,7 @@ const coarsePoints = 104
 
 // coarseStep is the block size of the coarse time scale for a learning time of learn samples:
 // they make at least coarsePoints blocks (an even learning time, rounded down, as ARTime cuts
-// it; rounding to the nearest instead moved NAB's score by 0.5 to 2 points either way).
+// it; rounding to the nearest instead scored 0.5 to 2.1 points lower on NAB).
 func coarseStep(learn int) int { return max(1, (learn-learn%2)/coarsePoints) }
 
 func newBlocks(step int) *blocks {
