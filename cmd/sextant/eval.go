@@ -111,7 +111,8 @@ var evaluations = map[string]struct {
 				Config: fmt.Sprintf("baseline window %d samples, level the median of the newest sample and the %d before it, z scale %g, z ranked among the last %d; "+
 					"each file's day in samples from its timestamps, for the comparison with the same time on earlier days; "+
 					"the series in blocks of a 104th of NAB's probationary period (15%% of the file, at most 750 rows), "+
-					"and a shape memory (dual-vigilance fuzzy ART over the last %d blocks, in %d levels of the file's range, which NAB gives every detector) that learns over that period; "+
+					"and a shape memory (dual-vigilance fuzzy ART over the last %d blocks, in %d levels of the file's range, which NAB gives every detector) that learns over that period, "+
+					"its alarm weighed from half to whole by the time since its last, up to that period; "+
 					"an alarm silences weaker ones for %d blocks",
 					c.Window, anomaly.LevelSamples, c.Scale, c.Memory, anomaly.ShapeBlocks, anomaly.ShapeLevels, anomaly.RefractoryBlocks),
 				Profiles:     evaluation.ScoreNAB(files, evaluation.SextantNAB),

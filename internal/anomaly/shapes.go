@@ -12,7 +12,7 @@ import (
 // form a shape, described by their levels and by the Haar wavelet of the shape scaled to [0, 1];
 // a dual-vigilance fuzzy ART memory learns the shapes, and one that starts a new cluster is an
 // alarm. The vigilances follow the series: the lower one tightens while nothing new comes, and
-// loosens after alarms.
+// loosens after alarms. An alarm soon after another counts less than one after a long quiet.
 type shapes struct {
 	learn  int     // coarse points to learn from
 	lo     float64 // the range the levels span: from lo, span wide
@@ -320,7 +320,7 @@ func (s *shapes) detect(f []float64, i int) float64 {
 	}
 	score := 0.0
 	if i > s.learn && novel && (!(s.quiet || afterAlarm) || r.match < s.alarmMatch*weaker) {
-		score = s.confidence(r)
+		score = s.confidence(r) * s.credibility(since)
 		s.alarms++
 		s.alarmLows += r.match
 		s.alarmMatch, s.alarmLow, s.lastAlarm = r.match, r.match, i
@@ -376,6 +376,14 @@ func (s *shapes) confidence(r resonance) float64 {
 	upper := ((1 - m) - (1 - s.art.upper)) / (1 - m)
 	lower := ((1 - m) - (1 - s.art.lower)) / (1 - m)
 	return min(1, upper*0.35+lower*0.65+(1-r.energy)*1.5)
+}
+
+// credibility weighs an alarm by how long the series went without one: half its confidence
+// right after an alarm, its whole confidence a learning time after. A series that alarmed a
+// moment ago is unsettled, and its next alarm is likelier the same event, or its noise, than a
+// new one.
+func (s *shapes) credibility(since int) float64 {
+	return min(1, 0.5+0.5*float64(since)/float64(s.learn))
 }
 
 // shift drops w's oldest value and appends v.

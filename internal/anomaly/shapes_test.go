@@ -89,6 +89,19 @@ func TestShapesAlarmOnANewShapeOnly(t *testing.T) {
 	}
 }
 
+// An alarm right after another counts half, one a learning time after counts whole.
+func TestCredibilityGrowsWithTheTimeSinceAnAlarm(t *testing.T) {
+	s := newShapes(104, 0, 1)
+	for _, c := range []struct {
+		since int
+		want  float64
+	}{{0, 0.5}, {26, 0.625}, {52, 0.75}, {104, 1}, {1000, 1}} {
+		if got := s.credibility(c.since); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("credibility(%d) = %v, want %v", c.since, got, c.want)
+		}
+	}
+}
+
 // memory is a shape memory with its blocks, as a Detector with Learn keeps them.
 type memory struct {
 	*blocks
