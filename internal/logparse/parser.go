@@ -143,6 +143,7 @@ type Parser struct {
 	leaves    map[leafKey][]*Template
 	templates []*Template
 	scratch   []string
+	joined    []byte // scratch for sequenceHash
 	// seen remembers which template each masked token sequence went to: the same sequence goes
 	// there again without a scan of its leaf (templates only generalise, so it still fits).
 	seen map[uint64]*Template
@@ -185,7 +186,7 @@ func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
 	if len(tokens) > 0 && tokens[0] != Wildcard {
 		key.first = tokens[0]
 	}
-	h := sequenceHash(tokens)
+	h := p.sequenceHash(tokens)
 	if t := p.seen[h]; t != nil && fits(t.Tokens, tokens) {
 		t.Count++
 		t.record(tokens)
@@ -234,13 +235,17 @@ func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
 // sequenceSeed keys the hashes of token sequences; they never leave the process.
 var sequenceSeed = maphash.MakeSeed()
 
-// sequenceHash hashes a token sequence, token by token: a collision is caught by fits.
-func sequenceHash(tokens []string) uint64 {
-	h := uint64(len(tokens))
+// sequenceHash hashes a token sequence: its tokens joined by a byte no token holds, hashed at
+// once (one hash of a line is much cheaper than one of each token). A collision is caught by
+// fits.
+func (p *Parser) sequenceHash(tokens []string) uint64 {
+	b := p.joined[:0]
 	for _, t := range tokens {
-		h = (h ^ maphash.String(sequenceSeed, t)) * 1099511628211
+		b = append(b, t...)
+		b = append(b, ' ')
 	}
-	return h
+	p.joined = b
+	return maphash.Bytes(sequenceSeed, b)
 }
 
 // fits reports whether a line's tokens match a template everywhere (a wildcard matches all).
