@@ -175,14 +175,19 @@ func ScoreNAB(files []NABFile, detect func(f NABFile) []float64) []NABProfileRes
 // make a day; and the file's range, which NAB gives every detector (its detectors' base class
 // reads the file's minimum and maximum before the first value), as Sextant knows a series'
 // range from its history.
-func SextantNAB(f NABFile) []float64 { return sextantNAB(f, true) }
+func SextantNAB(f NABFile) []float64 { return sextantNAB(f, true, true) }
 
 // SextantNABWithoutRange is SextantNAB not given the file's range: its shape memory levels the
 // series by the range of its learning time, widened, as for a live series without history.
-func SextantNABWithoutRange(f NABFile) []float64 { return sextantNAB(f, false) }
+func SextantNABWithoutRange(f NABFile) []float64 { return sextantNAB(f, false, true) }
 
-func sextantNAB(f NABFile, ranged bool) []float64 {
+// sextantNAB scores f with its range or without, and with the shape memory or without: without
+// it the detector is several times faster and scores NAB lower (docs/benchmarks.md).
+func sextantNAB(f NABFile, ranged, shapes bool) []float64 {
 	cfg := anomaly.DefaultConfig.WithLearn(probationRows(len(f.Values)))
+	if !shapes {
+		cfg.Learn = 0 // the quiet time after an alarm stays as the coarse time scale set it
+	}
 	cfg.Period = samplesPerDay(f.Step)
 	if ranged {
 		cfg.Lo, cfg.Hi = valueRange(f.Values)

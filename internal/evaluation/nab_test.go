@@ -108,7 +108,8 @@ func FuzzParseNABFile(f *testing.F) {
 // BenchmarkDetectorNAB scores every value of the NAB corpus with Sextant's streaming detector
 // on one goroutine: points per second per core. "evaluated" is the detector as NAB scores it,
 // with each file's day in samples; "no-period" is without it, as for a series whose sampling
-// interval is unknown.
+// interval is unknown; "no-shapes" is without the shape memory, whose search takes most of the
+// time.
 func BenchmarkDetectorNAB(b *testing.B) {
 	files, err := ReadNAB(nabDir(b))
 	if err != nil {
@@ -119,9 +120,9 @@ func BenchmarkDetectorNAB(b *testing.B) {
 		points += len(f.Values)
 	}
 	for _, c := range []struct {
-		name   string
-		period bool
-	}{{"evaluated", true}, {"no-period", false}} {
+		name           string
+		period, shapes bool
+	}{{"evaluated", true, true}, {"no-period", false, true}, {"no-shapes", true, false}} {
 		b.Run(c.name, func(b *testing.B) {
 			began := time.Now()
 			for range b.N {
@@ -129,7 +130,7 @@ func BenchmarkDetectorNAB(b *testing.B) {
 					if !c.period {
 						f.Step = 0
 					}
-					SextantNAB(f)
+					sextantNAB(f, true, c.shapes)
 				}
 			}
 			b.ReportMetric(float64(points*b.N)/time.Since(began).Seconds(), "points/s")
