@@ -235,9 +235,8 @@ func (p *Parser) AddTokens(line string, at time.Time) (*Template, []string) {
 // sequenceSeed keys the hashes of token sequences; they never leave the process.
 var sequenceSeed = maphash.MakeSeed()
 
-// sequenceHash hashes a token sequence: its tokens joined by a byte no token holds, hashed at
-// once (one hash of a line is much cheaper than one of each token). A collision is caught by
-// fits.
+// sequenceHash hashes a token sequence: its tokens joined by a space, which no token holds,
+// and hashed in one call rather than one a token. A collision is caught by fits.
 func (p *Parser) sequenceHash(tokens []string) uint64 {
 	b := p.joined[:0]
 	for _, t := range tokens {
