@@ -139,6 +139,19 @@ type NABProfileResult struct {
 	TP        int     `json:"tp"`
 	FP        int     `json:"fp"`
 	Windows   int     `json:"windows"`
+	// Files is each file's part of the result, at the same threshold.
+	Files []NABFileResult `json:"files"`
+}
+
+// NABFileResult is one file's part of a profile's result over the corpus, at the corpus's
+// threshold: where the detector finds the windows, and where it raises false alarms.
+type NABFileResult struct {
+	Name     string  `json:"name"`
+	Windows  int     `json:"windows"`  // windows past the probationary period
+	Detected int     `json:"detected"` // of those, the windows with a row at the threshold or above
+	TP       int     `json:"tp"`       // rows at the threshold or above, inside a window
+	FP       int     `json:"fp"`       // and outside every window
+	Raw      float64 `json:"raw"`      // the file's raw score: the corpus's is their sum
 }
 
 // ScoreNAB runs the detector over every file, as a stream, and scores it for each profile.
@@ -152,9 +165,12 @@ func ScoreNAB(files []NABFile, detect func(f NABFile) []float64) []NABProfileRes
 	var out []NABProfileResult
 	for _, prof := range NABProfiles {
 		var rows, nullRows []nabRow
+		fileRows := make([][]nabRow, len(files)) // each file's, within rows
 		first := 0
 		for i, f := range files {
+			from := len(rows)
 			rows = sweepRows(scores[i], f.Windows, prof, first, rows)
+			fileRows[i] = rows[from:len(rows):len(rows)]
 			null := make([]float64, len(f.Values))
 			for k := range null {
 				null[k] = 0.5 // NAB's null detector: the same score everywhere
@@ -164,10 +180,30 @@ func ScoreNAB(files []NABFile, detect func(f NABFile) []float64) []NABProfileRes
 		}
 		best := bestThreshold(scoresByThreshold(rows, prof))
 		null := bestThreshold(scoresByThreshold(nullRows, prof)).Score
-		out = append(out, NABProfileResult{Profile: prof.Name, Score: normalisedNAB(best.Score, null, windows, prof), Threshold: best.Threshold,
-			Raw: best.Score, Null: null, TP: best.TP, FP: best.FP, Windows: windows})
+		r := NABProfileResult{Profile: prof.Name, Score: normalisedNAB(best.Score, null, windows, prof), Threshold: best.Threshold,
+			Raw: best.Score, Null: null, TP: best.TP, FP: best.FP, Windows: windows}
+		for i, f := range files {
+			r.Files = append(r.Files, nabFileResult(f.Name, fileRows[i], prof, best.Threshold))
+		}
+		out = append(out, r)
 	}
 	return out
+}
+
+// nabFileResult is one file's part of a profile's result at the given threshold, from the
+// file's scored rows.
+func nabFileResult(name string, rows []nabRow, prof NABProfile, threshold float64) NABFileResult {
+	at := scoreAtThreshold(scoresByThreshold(rows, prof), threshold)
+	windows, detected := map[int]bool{}, map[int]bool{}
+	for _, r := range rows {
+		if r.window >= 0 {
+			windows[r.window] = true
+			if r.anomaly >= threshold {
+				detected[r.window] = true
+			}
+		}
+	}
+	return NABFileResult{Name: name, Windows: len(windows), Detected: len(detected), TP: at.TP, FP: at.FP, Raw: at.Score}
 }
 
 // SextantNAB is Sextant's detector over a whole file, one sample at a time. It knows the

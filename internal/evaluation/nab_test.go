@@ -1,6 +1,7 @@
 package evaluation
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,15 @@ func TestNABDoesNotRegress(t *testing.T) {
 		for _, r := range ScoreNAB(files, c.detect) {
 			if r.Score < c.floor[r.Profile] || r.Windows != 116 {
 				t.Errorf("%s, %s: %.2f over %d windows, recorded %.1f", c.name, r.Profile, r.Score, r.Windows, c.floor[r.Profile])
+			}
+			// The files' parts add up to the corpus's result.
+			var raw float64
+			var tp, fp int
+			for _, f := range r.Files {
+				raw, tp, fp = raw+f.Raw, tp+f.TP, fp+f.FP
+			}
+			if math.Abs(raw-r.Raw) > 1e-6 || tp != r.TP || fp != r.FP || len(r.Files) != len(files) {
+				t.Errorf("%s, %s: the files add up to raw %v, %d and %d rows; the corpus %v, %d and %d", c.name, r.Profile, raw, tp, fp, r.Raw, r.TP, r.FP)
 			}
 		}
 	}

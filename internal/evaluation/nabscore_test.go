@@ -81,3 +81,41 @@ func TestNABThresholdSweepAndNormalisation(t *testing.T) {
 		t.Fatalf("the null detector normalises to %v", n)
 	}
 }
+
+// Each file's part of the result, worked out by hand: three files of 20 rows (3 on probation),
+// one window each. At the best threshold, 0.7, a and b detect their windows at the left edge
+// (1 each, a's earlier 0.6 left out), and c misses its window (-1) and raises a false alarm
+// before it (-0.11).
+func TestNABResultFileByFile(t *testing.T) {
+	scores := map[string][]float64{"a": make([]float64, 20), "b": make([]float64, 20), "c": make([]float64, 20)}
+	scores["a"][10], scores["a"][5] = 0.8, 0.6
+	scores["b"][12] = 0.7
+	scores["c"][3] = 0.9
+	files := []NABFile{
+		{Name: "a", Values: make([]float64, 20), Windows: []NABWindow{{10, 14}}},
+		{Name: "b", Values: make([]float64, 20), Windows: []NABWindow{{12, 16}}},
+		{Name: "c", Values: make([]float64, 20), Windows: []NABWindow{{10, 14}}},
+	}
+	r := ScoreNAB(files, func(f NABFile) []float64 { return scores[f.Name] })[0]
+	if r.Threshold != 0.7 || math.Abs(r.Raw-0.89) > 1e-9 {
+		t.Fatalf("corpus: threshold %v, raw %v; want 0.7 and 0.89", r.Threshold, r.Raw)
+	}
+	want := []NABFileResult{
+		{Name: "a", Windows: 1, Detected: 1, TP: 1, FP: 0, Raw: 1},
+		{Name: "b", Windows: 1, Detected: 1, TP: 1, FP: 0, Raw: 1},
+		{Name: "c", Windows: 1, Detected: 0, TP: 0, FP: 1, Raw: -1.11},
+	}
+	if len(r.Files) != len(want) {
+		t.Fatalf("%d files, want %d", len(r.Files), len(want))
+	}
+	for i, w := range want {
+		got := r.Files[i]
+		if math.Abs(got.Raw-w.Raw) > 1e-9 {
+			t.Errorf("%s: raw %v, want %v", w.Name, got.Raw, w.Raw)
+		}
+		got.Raw = w.Raw
+		if got != w {
+			t.Errorf("%s: %+v, want %+v", w.Name, got, w)
+		}
+	}
+}
